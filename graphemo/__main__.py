@@ -1,0 +1,5 @@
+import sys
+
+from graphemo.cli import main
+
+sys.exit(main())

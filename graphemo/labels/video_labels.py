@@ -1,0 +1,97 @@
+"""Labels of one video, the error type for bad label files, and video-id matching."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphemo.labels.emotions import UNANNOTATED
+
+SPLITS = ("train", "val", "test")
+
+
+class LabelFormatError(ValueError):
+    """A label file that cannot be used. The message names the file and, where it applies, the line."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class VideoLabels:
+    """What is known about one video's labels.
+
+    Attributes:
+        expr: ``(T,)`` int8 per-frame class in graphemo's order (``UNANNOTATED`` = -1), or None.
+        va: ``(T, 2)`` float32 per-frame valence, arousal in [-1, 1] (NaN = unannotated), or None.
+        clip_label: one class for the whole clip (DFEW), ``UNANNOTATED`` if none.
+        clip_va: ``(2,)`` float32 clip valence/arousal, or None.
+        split: official split (``"train"``, ``"val"``, ``"test"``) when the dataset defines it, else None.
+        sources: the files these labels came from (for error messages and the dataset fingerprint).
+        exact_length: per-frame arrays must have exactly one entry per frame (ABAW files). When False
+            (sparse CSV rows) a shorter array is padded with unannotated frames; a longer one is an error.
+    """
+
+    expr: np.ndarray | None = None
+    va: np.ndarray | None = None
+    clip_label: int = UNANNOTATED
+    clip_va: np.ndarray | None = None
+    split: str | None = None
+    sources: tuple[str, ...] = ()
+    exact_length: bool = True
+
+    def merged(self, other: VideoLabels) -> VideoLabels:
+        """Combine two partial label sets (e.g. an EXPR file and a VA file); ``other`` fills the gaps."""
+        return VideoLabels(
+            expr=self.expr if self.expr is not None else other.expr,
+            va=self.va if self.va is not None else other.va,
+            clip_label=self.clip_label if self.clip_label != UNANNOTATED else other.clip_label,
+            clip_va=self.clip_va if self.clip_va is not None else other.clip_va,
+            split=self.split or other.split,
+            sources=self.sources + other.sources,
+            exact_length=self.exact_length and other.exact_length,
+        )
+
+    def per_frame(self, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-frame ``expr (T,) int8`` and ``va (T, 2) float32`` for a video of ``num_frames`` frames.
+
+        Clip-level labels are broadcast to every frame. Per-frame files must have exactly one label per
+        frame: a length mismatch raises :class:`LabelFormatError` instead of silently shifting labels.
+        """
+        expr = np.full(num_frames, UNANNOTATED, dtype=np.int8)
+        va = np.full((num_frames, 2), np.nan, dtype=np.float32)
+        if self.clip_label != UNANNOTATED:
+            expr[:] = self.clip_label
+        if self.clip_va is not None:
+            va[:] = self.clip_va
+        for name, values in (("EXPR", self.expr), ("VA", self.va)):
+            if values is None:
+                continue
+            if len(values) < num_frames and not self.exact_length:
+                pad = np.full((num_frames - len(values), *values.shape[1:]), UNANNOTATED if name == "EXPR" else np.nan)
+                values = np.concatenate([values, pad.astype(values.dtype)])
+            if len(values) != num_frames:
+                source = next((s for s in self.sources if name.lower() in s.lower()), ", ".join(self.sources))
+                raise LabelFormatError(
+                    source,
+                    f"{name} labels have {len(values)} frames but the keypoints have {num_frames} "
+                    "(refusing to guess an alignment)",
+                )
+            if name == "EXPR":
+                expr = values.astype(np.int8)
+            else:
+                va = values.astype(np.float32)
+        return expr, va
+
+
+def canonical_video_id(name: str | int) -> str:
+    """Key used to match keypoint folders with label entries: trimmed, and numeric ids without leading
+    zeros (DFEW lists clip ``1`` for folder ``00001``)."""
+    text = str(name).strip()
+    return str(int(text)) if text.isdigit() else text
