@@ -36,6 +36,8 @@ _KEYS_2D = {
     "hand_right": ("hand_right_keypoints_2d", "hand_right_keypoints"),
 }
 _KEYS_3D = {part: (f"{keys[0][:-3]}_3d",) for part, keys in _KEYS_2D.items()}
+# BODY_25's neck lies within this fraction of the shoulder width from the shoulders' midpoint.
+BODY25_NECK_TOLERANCE = 0.25
 _FRAME_NUMBER = re.compile(r"(\d+)(?:_keypoints)?\.json$")
 
 
@@ -210,27 +212,31 @@ def _person_id(value: object, path: str | os.PathLike[str], p: int) -> int:
 def check_body25_order(people: Iterable[np.ndarray], source: str | os.PathLike[str]) -> None:
     """Refuse 25-point bodies that are not in BODY_25 order.
 
-    In BODY_25 the neck (index 1) lies below the nose (index 0) in the image. 25-point formats with
-    another order (BODY_25B: index 1 is an eye) put it above. Raises :class:`OpenPoseFormatError` when the
-    majority of people who show both joints have index 1 above index 0.
+    In BODY_25, joint 1 (neck) lies midway between joints 2 and 5 (the shoulders): OpenPose places the neck
+    at the shoulders' midpoint. 25-point formats with another order (BODY_25B: 1 and 2 are the eyes, 5 is a
+    shoulder) put joint 1 far from that midpoint. Raises :class:`OpenPoseFormatError` when most people who
+    show joints 1, 2 and 5 have joint 1 farther than a quarter of the 2-5 distance from their midpoint.
 
     Args:
         people: arrays ``(P, V, 3)`` of 25-point bodies (several frames may be given).
         source: file or folder named in the error.
     """
-    below = above = 0
+    fits = misfits = 0
     for arr in people:
         body = arr[:, :25]
-        both = (body[:, 0, -1] > 0) & (body[:, 1, -1] > 0)
-        dy = body[both, 1, 1] - body[both, 0, 1]
-        below += int((dy > 0).sum())
-        above += int((dy < 0).sum())
-    if above > below:
+        seen = (body[:, [1, 2, 5], -1] > 0).all(axis=1)
+        neck, right, left = body[seen, 1, :2], body[seen, 2, :2], body[seen, 5, :2]
+        width = np.linalg.norm(right - left, axis=-1)
+        off = np.linalg.norm(neck - (right + left) / 2, axis=-1)
+        ok = off < BODY25_NECK_TOLERANCE * np.maximum(width, 1e-6)
+        fits += int(ok.sum())
+        misfits += int((~ok).sum())
+    if misfits > fits:
         raise OpenPoseFormatError(
             source,
-            f"25 points per person, but joint 1 lies above joint 0 in {above} of {above + below} people: "
-            "this is not BODY_25 (BODY_25 has the neck below the nose; BODY_25B has an eye at 1). "
-            "Pass layout='body25' to read it as BODY_25 anyway.",
+            f"25 points per person, but joint 1 is not between joints 2 and 5 in {misfits} of {fits + misfits} "
+            "people: this is not BODY_25 (where 1 is the neck between the shoulders 2 and 5; BODY_25B, for one, "
+            "has the eyes at 1 and 2). Pass layout='body25' to read it as BODY_25 anyway.",
         )
 
 

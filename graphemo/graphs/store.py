@@ -1,0 +1,562 @@
+"""The prepared dataset: OpenPose folders + labels turned into memory-mappable arrays, built once.
+
+``prepare_dataset`` reads every video folder under a keypoints root in parallel, tracks the people,
+attaches the labels and writes a store directory::
+
+    STORE/
+      meta.json        format version, layout, options, input fingerprint, summary
+      videos.json      one record per video: id, first frame, length, fps, split, clip label, status
+      keypoints.npy    (N, M, V, 3) float32 over all N frames of all videos (x, y NaN where missing)
+      expr.npy         (N,) int8 class in graphemo's order, -1 = unannotated
+      va.npy           (N, 2) float32 valence, arousal, NaN = unannotated
+      present.npy      (N,) bool: the main person (slot 0) is in the frame
+      problems.txt     every file or label that could not be used, and why
+
+The store is written into a temporary sibling directory and renamed into place, so a killed prepare
+never leaves a half store behind. When the inputs (file names, sizes, modification times) and options are
+unchanged, ``prepare_dataset`` returns the existing store without reading anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from graphemo.keypoints.openpose import (
+    OpenPoseFormatError,
+    ReadProblem,
+    describe_frame,
+    frame_number,
+    load_json_bytes,
+    read_openpose_video,
+    resolve_layout,
+)
+from graphemo.keypoints.sequence import KeypointSequence
+from graphemo.labels import (
+    UNANNOTATED,
+    LabelFormatError,
+    VideoLabels,
+    canonical_video_id,
+    class_names,
+    read_abaw_folder,
+    read_dfew_fold,
+    read_label_csv,
+)
+from graphemo.skeleton import Layout, get_layout
+
+STORE_FORMAT = 1
+
+
+@dataclass
+class LabelSpec:
+    """Where the labels are. Any combination; per video, earlier sources win where two give the same kind.
+
+    Attributes:
+        abaw_expr: ABAW ``EXPR_Classification_Challenge`` folder (``Train_Set``/``Validation_Set`` inside).
+        abaw_va: ABAW ``VA_Estimation_Challenge`` folder.
+        dfew: DFEW ``EmoLabel_DataSplit`` folder; ``dfew_fold`` picks the fold (1..5).
+        csv: a generic label CSV (see :mod:`graphemo.labels.table`).
+        keep_other: keep ABAW's ``Other`` as class 7 instead of treating it as unannotated.
+    """
+
+    abaw_expr: str | None = None
+    abaw_va: str | None = None
+    dfew: str | None = None
+    dfew_fold: int = 1
+    csv: str | None = None
+    keep_other: bool = False
+
+    def files(self) -> list[Path]:
+        """Every label file these sources read (for the fingerprint)."""
+        out: list[Path] = []
+        for root in (self.abaw_expr, self.abaw_va, self.dfew):
+            if root:
+                out += sorted(p for p in Path(root).rglob("*") if p.is_file())
+        if self.csv:
+            out.append(Path(self.csv))
+        return out
+
+
+@dataclass
+class PrepareOptions:
+    """How keypoints are read. ``layout="auto"`` infers the body model and parts from a sample of files."""
+
+    layout: str = "auto"
+    max_people: int = 1
+    fps: float | None = None
+
+
+@dataclass
+class VideoRecord:
+    """One video of the store; its frames are ``start : start + length`` of the store's arrays."""
+
+    video_id: str
+    start: int
+    length: int
+    source: str
+    fps: float | None = None
+    split: str | None = None
+    clip_label: int = UNANNOTATED
+    clip_va: list[float] | None = None
+    status: str = "ok"
+    problems: int = 0
+
+    @property
+    def frames(self) -> slice:
+        return slice(self.start, self.start + self.length)
+
+
+@dataclass
+class _VideoJob:
+    folder: str
+    video_id: str
+    start: int
+    length: int
+    keypoints_path: str
+    layout: str
+    max_people: int
+    fps: float | None
+
+
+@dataclass
+class _VideoResult:
+    video_id: str
+    present: np.ndarray
+    missing_joints: int
+    visible_slots: int
+    problems: list[ReadProblem] = field(default_factory=list)
+    error: str | None = None
+
+
+# --- discovery --------------------------------------------------------------------------------
+
+
+def find_video_folders(root: str | os.PathLike[str]) -> list[tuple[Path, list[tuple[int, Path]]]]:
+    """Every folder under ``root`` that holds OpenPose ``.json`` files, with its frame files.
+
+    Returns:
+        ``[(folder, [(frame_number, file), ...]), ...]`` sorted by folder path; frame files sorted by number.
+
+    Raises:
+        ValueError: two folders with the same video id, or a file name without a frame number.
+    """
+    out = []
+    seen: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        jsons = [f for f in filenames if f.endswith(".json") and not f.startswith(".")]
+        if not jsons:
+            continue
+        folder = Path(dirpath)
+        key = canonical_video_id(folder.name)
+        if key in seen:
+            raise ValueError(f"two video folders have the id {key!r}: {seen[key]} and {folder}")
+        seen[key] = folder
+        numbered = {}
+        for name in jsons:
+            n = frame_number(name)
+            if n in numbered:
+                raise ValueError(f"{folder}: frame {n} appears twice ({numbered[n].name}, {name})")
+            numbered[n] = folder / name
+        out.append((folder, sorted(numbered.items())))
+    return out
+
+
+def infer_layout(videos: list[tuple[Path, list[tuple[int, Path]]]], sample_per_video: int = 3) -> Layout:
+    """Body model and parts from a few files of every video (first, middle, last).
+
+    Raises:
+        ValueError: no file with a person, or two body models in one dataset.
+    """
+    bodies: set[str] = set()
+    parts: set[str] = set()
+    for _, files in videos:
+        picks = {0, len(files) // 2, len(files) - 1} if sample_per_video >= 3 else {0}
+        for i in sorted(picks):
+            path = files[i][1]
+            try:
+                body, found = describe_frame(load_json_bytes(path.read_bytes(), path), path)
+            except OpenPoseFormatError:
+                continue
+            bodies.update([body] if body else [])
+            parts |= found
+    if len(bodies) > 1:
+        raise ValueError(f"the dataset mixes body models {sorted(bodies)}; pass --layout explicitly")
+    if not bodies:
+        raise ValueError("no sampled file has a person with a body array; pass --layout explicitly")
+    return resolve_layout(bodies.pop(), parts)
+
+
+def fingerprint(videos: list[tuple[Path, list[tuple[int, Path]]]], labels: LabelSpec, options: PrepareOptions) -> str:
+    """SHA-256 over the store format, the options and every input file's path, size and mtime."""
+    h = hashlib.sha256()
+    h.update(orjson.dumps({"format": STORE_FORMAT, "options": asdict(options), "labels": asdict(labels)}))
+    for folder, files in videos:
+        h.update(str(folder).encode())
+        for _, path in files:
+            st = path.stat()
+            h.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for path in labels.files():
+        st = path.stat()
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+# --- labels ---------------------------------------------------------------------------------
+
+
+def load_labels(spec: LabelSpec) -> tuple[dict[str, VideoLabels], list[LabelFormatError]]:
+    """All label sources merged per canonical video id, and the files that could not be used."""
+    merged: dict[str, VideoLabels] = {}
+    errors: list[LabelFormatError] = []
+
+    def add(table: dict[str, VideoLabels | LabelFormatError]) -> None:
+        for key, value in table.items():
+            if isinstance(value, LabelFormatError):
+                errors.append(value)
+            else:
+                merged[key] = merged[key].merged(value) if key in merged else value
+
+    if spec.abaw_expr:
+        add(read_abaw_folder(spec.abaw_expr, "expr", keep_other=spec.keep_other))
+    if spec.abaw_va:
+        add(read_abaw_folder(spec.abaw_va, "va"))
+    for source, reader in ((spec.dfew, lambda p: read_dfew_fold(p, spec.dfew_fold)),
+                           (spec.csv, lambda p: read_label_csv(p, keep_other=spec.keep_other))):  # fmt: skip
+        if source:
+            try:
+                add(reader(source))
+            except LabelFormatError as exc:
+                errors.append(exc)
+    return merged, errors
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def _read_video(job: _VideoJob) -> _VideoResult:
+    """Worker: read one video folder and write its keypoints into the store's memory map."""
+    problems: list[ReadProblem] = []
+    try:
+        seq = read_openpose_video(
+            job.folder,
+            layout=job.layout,
+            max_people=job.max_people,
+            fps=job.fps,
+            video_id=job.video_id,
+            problems=problems,
+        )
+    except (OpenPoseFormatError, ValueError) as exc:
+        return _VideoResult(job.video_id, np.zeros(job.length, bool), 0, 0, problems, error=str(exc))
+    kp = seq.keypoints[: job.length]
+    out = np.load(job.keypoints_path, mmap_mode="r+")
+    out[job.start : job.start + len(kp)] = kp
+    out.flush()
+    del out
+    mask = kp[..., 2] > 0
+    present = np.zeros(job.length, bool)
+    present[: len(kp)] = mask[:, 0].any(axis=-1)
+    main = mask[:, 0][present[: len(kp)]]
+    return _VideoResult(job.video_id, present, int((~main).sum()), int(main.size), problems)
+
+
+def prepare_dataset(
+    keypoints_root: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    labels: LabelSpec | None = None,
+    options: PrepareOptions | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> PreparedStore:
+    """Build (or reuse) the prepared store of a dataset.
+
+    Args:
+        keypoints_root: folder whose sub-folders (any depth) are videos of OpenPose JSON files; a video's id
+            is its folder name.
+        out: the store directory to write.
+        labels: where the labels are (none: an unlabelled store, e.g. for prediction or subsampling).
+        options: layout, persons per frame, fps.
+        workers: processes reading videos in parallel (default: all cores).
+        force: rebuild even if the inputs are unchanged.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        The opened :class:`PreparedStore`. Bad files and label problems are listed in its summary and in
+        ``problems.txt``; they never stop the rest of the dataset.
+    """
+    from tqdm import tqdm
+
+    labels = labels or LabelSpec()
+    options = options or PrepareOptions()
+    out = Path(out)
+    videos = find_video_folders(keypoints_root)
+    if not videos:
+        raise ValueError(f"{keypoints_root}: no folder with OpenPose .json files found")
+    digest = fingerprint(videos, labels, options)
+    if not force and (out / "meta.json").exists():
+        try:
+            existing = PreparedStore(out)
+            if existing.meta.get("fingerprint") == digest:
+                return existing
+        except (OSError, ValueError, KeyError):
+            pass
+
+    layout = get_layout(options.layout) if options.layout != "auto" else infer_layout(videos)
+    label_table, label_errors = load_labels(labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        records: list[VideoRecord] = []
+        jobs: list[_VideoJob] = []
+        start = 0
+        for folder, files in videos:
+            video_id = canonical_video_id(folder.name)
+            length = files[-1][0] + 1
+            records.append(VideoRecord(video_id, start, length, str(folder), fps=options.fps))
+            jobs.append(
+                _VideoJob(str(folder), video_id, start, length, "", layout.name, options.max_people, options.fps)
+            )
+            start += length
+        n = start
+        kp_path = tmp / "keypoints.npy"
+        kp = np.lib.format.open_memmap(kp_path, mode="w+", dtype=np.float32,
+                                       shape=(n, options.max_people, layout.num_joints, 3))  # fmt: skip
+        kp[..., :2] = np.nan
+        kp[..., 2] = 0.0
+        kp.flush()
+        del kp
+        for job in jobs:
+            job.keypoints_path = str(kp_path)
+
+        results = _run_jobs(jobs, workers, tqdm(total=n, unit="frame", desc="prepare", disable=not progress))
+        problems = _finish_store(tmp, records, results, label_table, label_errors, layout, labels, options, digest)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    store = PreparedStore(out)
+    if problems and progress:
+        print(f"{len(problems)} problems: see {out / 'problems.txt'}")
+    return store
+
+
+def _run_jobs(jobs: list[_VideoJob], workers: int | None, bar) -> list[_VideoResult]:
+    workers = workers or os.cpu_count() or 1
+    results: list[_VideoResult] = []
+    with bar:
+        if workers == 1 or len(jobs) == 1:
+            for job in jobs:
+                results.append(_read_video(job))
+                bar.update(job.length)
+        else:
+            # Biggest videos first so that no worker is left with one long video at the end.
+            order = sorted(range(len(jobs)), key=lambda i: -jobs[i].length)
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+                done = {}
+                for i, result in zip(order, pool.map(_read_video, [jobs[i] for i in order], chunksize=4), strict=True):
+                    done[i] = result
+                    bar.update(jobs[i].length)
+            results = [done[i] for i in range(len(jobs))]
+    return results
+
+
+def _finish_store(
+    tmp: Path,
+    records: list[VideoRecord],
+    results: list[_VideoResult],
+    label_table: dict[str, VideoLabels],
+    label_errors: list[LabelFormatError],
+    layout: Layout,
+    labels: LabelSpec,
+    options: PrepareOptions,
+    digest: str,
+) -> list[str]:
+    n = records[-1].start + records[-1].length if records else 0
+    expr = np.full(n, UNANNOTATED, dtype=np.int8)
+    va = np.full((n, 2), np.nan, dtype=np.float32)
+    present = np.zeros(n, dtype=bool)
+    problems = [str(e) for e in label_errors]
+    missing = visible = bad_files = 0
+    for record, result in zip(records, results, strict=True):
+        present[record.frames] = result.present
+        missing += result.missing_joints
+        visible += result.visible_slots
+        bad_files += len(result.problems)
+        record.problems = len(result.problems)
+        problems += [str(p) for p in result.problems]
+        if result.error:
+            record.status = "unreadable"
+            problems.append(result.error)
+            continue
+        video_labels = label_table.get(record.video_id)
+        if video_labels is None:
+            record.status = "unlabelled" if label_table else "ok"
+            continue
+        record.split = video_labels.split
+        record.clip_label = int(video_labels.clip_label)
+        record.clip_va = None if video_labels.clip_va is None else [float(x) for x in video_labels.clip_va]
+        try:
+            expr[record.frames], va[record.frames] = video_labels.per_frame(record.length)
+        except LabelFormatError as exc:
+            record.status = "label_error"
+            problems.append(str(exc))
+    known = {r.video_id for r in records}
+    orphans = sorted(set(label_table) - known)
+    problems += [
+        f"labels for video {v!r} ({', '.join(label_table[v].sources)}) but no keypoint folder" for v in orphans
+    ]
+
+    np.save(tmp / "expr.npy", expr)
+    np.save(tmp / "va.npy", va)
+    np.save(tmp / "present.npy", present)
+    (tmp / "videos.json").write_bytes(orjson.dumps([asdict(r) for r in records], option=orjson.OPT_INDENT_2))
+    (tmp / "problems.txt").write_text("".join(p + "\n" for p in problems), encoding="utf-8")
+    summary = summarize(records, expr, va, present, keep_other=labels.keep_other)
+    summary.update(
+        bad_files=bad_files,
+        problems=len(problems),
+        missing_joint_rate=missing / max(missing + visible, 1),
+        videos_without_labels_file=sum(r.status == "unlabelled" for r in records),
+        labels_without_video=len(orphans),
+    )
+    meta = {
+        "format": STORE_FORMAT,
+        "layout": layout.name,
+        "max_people": options.max_people,
+        "options": asdict(options),
+        "labels": asdict(labels),
+        "fingerprint": digest,
+        "summary": summary,
+    }
+    (tmp / "meta.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+    return problems
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move ``tmp`` to ``out``; an existing ``out`` is swapped out first and removed after."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def summarize(
+    records: Iterable[VideoRecord], expr: np.ndarray, va: np.ndarray, present: np.ndarray, keep_other: bool = False
+) -> dict:
+    """Counts for the dataset summary: videos, frames, labelled frames per class, VA frames, statuses."""
+    records = list(records)
+    names = class_names(keep_other)
+    counts = np.bincount(expr[expr >= 0].astype(np.int64), minlength=len(names))
+    return {
+        "videos": len(records),
+        "frames": len(expr),
+        "frames_with_person": int(present.sum()),
+        "expr_frames": {name: int(c) for name, c in zip(names, counts, strict=False)},
+        "va_frames": int(np.isfinite(va).all(axis=1).sum()),
+        "status": dict(Counter(r.status for r in records)),
+        "splits": dict(Counter(r.split or "unassigned" for r in records)),
+    }
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+class PreparedStore:
+    """A prepared dataset opened read-only (arrays are memory maps: opening is instant).
+
+    Attributes:
+        path: the store directory.
+        meta: the parsed ``meta.json``.
+        layout: the :class:`Layout` of the keypoints.
+        videos: the :class:`VideoRecord` list.
+        keypoints: ``(N, M, V, 3)`` float32 memory map.
+        expr: ``(N,)`` int8; ``va``: ``(N, 2)`` float32; ``present``: ``(N,)`` bool.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        meta_path = self.path / "meta.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{self.path} is not a prepared store (no meta.json); run `graphemo prepare`")
+        self.meta = json.loads(meta_path.read_text())
+        if self.meta.get("format") != STORE_FORMAT:
+            raise ValueError(
+                f"{self.path}: store format {self.meta.get('format')}, expected {STORE_FORMAT}; re-run prepare"
+            )
+        self.layout = get_layout(self.meta["layout"])
+        self.videos = [VideoRecord(**r) for r in orjson.loads((self.path / "videos.json").read_bytes())]
+        self.keypoints = np.load(self.path / "keypoints.npy", mmap_mode="r")
+        self.expr = np.load(self.path / "expr.npy")
+        self.va = np.load(self.path / "va.npy")
+        self.present = np.load(self.path / "present.npy")
+        self._index = {v.video_id: i for i, v in enumerate(self.videos)}
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    @property
+    def summary(self) -> dict:
+        return self.meta["summary"]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.expr.shape[0])
+
+    def video_index(self, video_id: str) -> int:
+        """Position of a video in :attr:`videos` (``KeyError`` if absent)."""
+        return self._index[canonical_video_id(video_id)]
+
+    def video_of_frame(self) -> np.ndarray:
+        """``(N,)`` int64: the video index of every frame."""
+        lengths = np.array([v.length for v in self.videos], dtype=np.int64)
+        return np.repeat(np.arange(len(self.videos)), lengths)
+
+    def sequence(self, video: int | str) -> KeypointSequence:
+        """The keypoints of one video as a :class:`KeypointSequence` (a copy, safe to modify)."""
+        i = video if isinstance(video, int) else self.video_index(video)
+        record = self.videos[i]
+        return KeypointSequence(
+            keypoints=np.array(self.keypoints[record.frames]),
+            layout=self.layout.name,
+            video_id=record.video_id,
+            fps=record.fps,
+        )
+
+    def format_summary(self) -> str:
+        """The one-screen summary printed after ``graphemo prepare``."""
+        s = self.summary
+        lines = [
+            f"store      {self.path}",
+            f"layout     {self.layout.name} ({self.layout.num_joints} joints, "
+            f"{self.meta['max_people']} person slot(s))",
+            f"videos     {s['videos']}  ({', '.join(f'{k}: {v}' for k, v in sorted(s['status'].items()))})",
+            f"splits     {', '.join(f'{k}: {v}' for k, v in sorted(s['splits'].items()))}",
+            f"frames     {s['frames']}  with a person: {s['frames_with_person']} "
+            f"({s['frames_with_person'] / max(s['frames'], 1):.1%})",
+            f"missing    {s['missing_joint_rate']:.1%} of the main person's joints (frames with a person)",
+            f"bad files  {s['bad_files']}   problems: {s['problems']}"
+            + (f"  (see {self.path / 'problems.txt'})" if s["problems"] else ""),
+            f"VA frames  {s['va_frames']}",
+            "EXPR frames per class:",
+        ]
+        total = max(sum(s["expr_frames"].values()), 1)
+        for name, count in s["expr_frames"].items():
+            lines.append(f"  {name:<10} {count:>9}  {count / total:6.1%}")
+        return "\n".join(lines)

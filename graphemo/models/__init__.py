@@ -1,0 +1,36 @@
+"""Models: a registry of ANN / CNN / GNN / ST-GCN / transformer models with shared task heads.
+
+Build one from its name and options (``build_model("stgcn", layout=..., in_channels=3, task="both")``);
+every model returns ``{"expr": (N, num_classes) logits, "va": (N, 2) in [-1, 1]}`` (the keys its task needs).
+"""
+
+from graphemo.models.registry import (
+    INPUT_KINDS,
+    build_model,
+    describe_model,
+    list_models,
+    model_input_kind,
+    model_options,
+    register_model,
+)
+
+from graphemo.models.heads import TASKS, TaskHeads, validate_task  # isort: skip
+from graphemo.models import cnn, gnn, mlp, stgcn, transformer  # noqa: F401  (register the models)  # isort: skip
+from graphemo.models.va_to_class import VAToClass  # isort: skip
+from graphemo.models.weights import load_state_dict_file, load_weights_only  # isort: skip
+
+__all__ = [
+    "INPUT_KINDS",
+    "TASKS",
+    "TaskHeads",
+    "VAToClass",
+    "build_model",
+    "describe_model",
+    "list_models",
+    "load_state_dict_file",
+    "load_weights_only",
+    "model_input_kind",
+    "model_options",
+    "register_model",
+    "validate_task",
+]
