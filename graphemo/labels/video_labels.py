@@ -77,7 +77,8 @@ class VideoLabels:
                 pad = np.full((num_frames - len(values), *values.shape[1:]), UNANNOTATED if name == "EXPR" else np.nan)
                 values = np.concatenate([values, pad.astype(values.dtype)])
             if len(values) != num_frames:
-                source = next((s for s in self.sources if name.lower() in s.lower()), ", ".join(self.sources))
+                named = [s for s in self.sources if name.lower() in s.lower()]
+                source = (named or [", ".join(self.sources) or "<labels>"])[0]
                 raise LabelFormatError(
                     source,
                     f"{name} labels have {len(values)} frames but the keypoints have {num_frames} "

@@ -4,6 +4,8 @@ Build one from its name and options (``build_model("stgcn", layout=..., in_chann
 every model returns ``{"expr": (N, num_classes) logits, "va": (N, 2) in [-1, 1]}`` (the keys its task needs).
 """
 
+from graphemo.models import cnn, gnn, mlp, stgcn, transformer  # noqa: F401  (importing registers the models)
+from graphemo.models.heads import TASKS, TaskHeads, validate_task
 from graphemo.models.registry import (
     INPUT_KINDS,
     build_model,
@@ -13,11 +15,8 @@ from graphemo.models.registry import (
     model_options,
     register_model,
 )
-
-from graphemo.models.heads import TASKS, TaskHeads, validate_task  # isort: skip
-from graphemo.models import cnn, gnn, mlp, stgcn, transformer  # noqa: F401  (register the models)  # isort: skip
-from graphemo.models.va_to_class import VAToClass  # isort: skip
-from graphemo.models.weights import load_state_dict_file, load_weights_only  # isort: skip
+from graphemo.models.va_to_class import VAToClass
+from graphemo.models.weights import load_state_dict_file, load_weights_only
 
 __all__ = [
     "INPUT_KINDS",

@@ -26,7 +26,7 @@ ARCHITECTURES: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "resnet50": (models.resnet50, "fc"),
     "densenet121": (models.densenet121, "classifier"),
 }
-# torchvision's published DenseNet files use old key names ("norm.1" for "norm1"); torchvision renames them the same way.
+# torchvision's published DenseNet files use old key names ("norm.1" for "norm1"); torchvision renames them alike.
 _DENSENET_LEGACY_KEY = re.compile(
     r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
 )
@@ -49,9 +49,9 @@ def load_pretrained(net: nn.Module, path: str | Path, arch: str) -> None:
         raise ValueError(f"{path}: not a torchvision {arch} state dict: {str(err)[:600]}") from err
 
 
-@register_model("densenet121", arch="densenet121")
-@register_model("resnet50", arch="resnet50")
-@register_model("resnet18", arch="resnet18")
+@register_model("densenet121", arch="densenet121", description="DenseNet121 (torchvision) on rendered skeleton images")
+@register_model("resnet50", arch="resnet50", description="ResNet50 (torchvision) on rendered skeleton images")
+@register_model("resnet18", arch="resnet18", description="ResNet18 (torchvision) on rendered skeleton images")
 class SkeletonImageCNN(nn.Module):
     """Torchvision CNN (resnet18 | resnet50 | densenet121) on rendered skeleton images, classifier replaced."""
 
