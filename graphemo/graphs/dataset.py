@@ -27,6 +27,7 @@ Ten-line use::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,8 @@ from torch_geometric.data import Dataset as PygDataset
 from graphemo.graphs.augment import Augment
 from graphemo.graphs.normalize import Center, Scale, normalize_pose
 from graphemo.graphs.store import PreparedStore
+from graphemo.skeleton import Layout
+from graphemo.skeleton.layouts import select_parts
 
 Task = Literal["expr", "va", "both"]
 TASKS = ("expr", "va", "both")
@@ -71,6 +74,79 @@ class FeatureSpec:
         if self.mask:
             parts.append((pose[..., 2:3] > 0).astype(np.float32))
         return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
+
+
+PoseTransform = Callable[[np.ndarray], np.ndarray]
+
+
+# --- one model input from raw keypoints (shared by the datasets and graphemo.inference) ----------------
+
+
+def frame_input(
+    keypoints: np.ndarray, layout: Layout, features: FeatureSpec, transform: PoseTransform | None = None
+) -> np.ndarray:
+    """One frame's graph features: raw ``(V, 3)`` keypoints -> normalised (then ``transform``-ed) ``(V, F)`` float32.
+
+    ``transform`` acts on the normalised pose (training augmentation); ``None`` for evaluation and inference.
+    """
+    pose = normalize_pose(np.asarray(keypoints), layout, center=features.center, scale=features.scale)
+    if transform is not None:
+        pose = transform(pose)
+    return features.encode(pose)
+
+
+def window_offsets(length: int, stride: int = 1, anchor: Literal["center", "end"] = "center") -> np.ndarray:
+    """Frame offsets ``(T,)`` int64 of a window from its anchor frame: centred on it, or ending at it (causal)."""
+    if length < 1 or stride < 1:
+        raise ValueError(f"window length and stride must be >= 1, got {length}, {stride}")
+    if anchor not in ("center", "end"):
+        raise ValueError(f"anchor must be 'center' or 'end', got {anchor!r}")
+    first = -(length // 2) if anchor == "center" else -(length - 1)
+    return (np.arange(length) + first) * stride
+
+
+def window_keypoints(video: np.ndarray, frame: int, offsets: np.ndarray) -> np.ndarray:
+    """Raw keypoints ``(T, M, V, 3)`` of the window at local ``frame`` of a video's ``(N, M, V, 3)`` keypoints.
+
+    Frames beyond the video's ends are empty (NaN coordinates, confidence 0). Only the ``T`` frames are read,
+    so ``video`` may be a memory-mapped slice.
+    """
+    local = frame + offsets
+    inside = (local >= 0) & (local < len(video))
+    kp = np.array(video[np.clip(local, 0, len(video) - 1)], dtype=np.float32)
+    kp[~inside, ..., :2] = np.nan
+    kp[~inside, ..., 2] = 0.0
+    return kp
+
+
+def window_input(
+    keypoints: np.ndarray, layout: Layout, features: FeatureSpec, transform: PoseTransform | None = None
+) -> np.ndarray:
+    """One window's features: raw ``(T, M, V, 3)`` -> ``(C, T, V, M)`` float32, normalised per person over the
+    window (``per="sequence"``), then ``transform``-ed."""
+    pose = normalize_pose(np.asarray(keypoints), layout, center=features.center, scale=features.scale, per="sequence")
+    if transform is not None:
+        pose = transform(pose)
+    return np.ascontiguousarray(features.encode(pose).transpose(3, 0, 2, 1))
+
+
+def image_input(
+    keypoints: np.ndarray,
+    layout: Layout,
+    features: FeatureSpec,
+    size: int = 224,
+    transform: PoseTransform | None = None,
+) -> torch.Tensor:
+    """One frame drawn as a skeleton image: raw ``(V, 3)`` -> ``(3, size, size)`` float tensor (ImageNet-normalised).
+
+    Only the normalisation of ``features`` (centre, scale) applies; the image has no confidence channels.
+    """
+    from graphemo.graphs.render import image_tensor, render_skeleton
+
+    pose = normalize_pose(np.asarray(keypoints), layout, center=features.center, scale=features.scale)
+    if transform is not None:
+        pose = transform(pose)
+    return image_tensor(render_skeleton(pose, layout, size=size))
 
 
 class StackedData(Data):
@@ -134,10 +210,13 @@ class _AnchoredDataset(PygDataset):
         features: FeatureSpec | None = None,
         augment: Augment | None = None,
         frames: np.ndarray | None = None,
+        parts: Sequence[str] | None = None,
     ) -> None:
         super().__init__(None, log=False)
         self.store = store if isinstance(store, PreparedStore) else PreparedStore(store)
-        self.layout = self.store.layout
+        self.layout, self.joints = self.store.layout, None
+        if parts is not None:
+            self.layout, self.joints = select_parts(self.store.layout, parts)
         self.task = task
         self.features = features or FeatureSpec()
         self.augment = augment
@@ -148,6 +227,10 @@ class _AnchoredDataset(PygDataset):
 
     def len(self) -> int:
         return len(self.anchors)
+
+    def _select(self, keypoints: np.ndarray) -> np.ndarray:
+        """Keypoints ``(..., V_store, 3)`` -> ``(..., V, 3)`` of the dataset's ``parts``."""
+        return keypoints if self.joints is None else keypoints[..., self.joints, :]
 
     @property
     def in_channels(self) -> int:
@@ -171,17 +254,12 @@ class _AnchoredDataset(PygDataset):
             "frame": torch.tensor([frame], dtype=torch.long),
         }
 
-    def _frame_pose(self, frame: int) -> np.ndarray:
-        """Normalised (and, in training, augmented) pose ``(V, 3)`` of the main person at ``frame``."""
-        pose = normalize_pose(
-            np.asarray(self.store.keypoints[frame, 0]),
-            self.layout,
-            center=self.features.center,
-            scale=self.features.scale,
-        )
-        if self.augment is not None:
-            pose = self.augment(pose, self.layout, self._rng())
-        return pose
+    def _transform(self) -> PoseTransform | None:
+        """The training augmentation as a pose transform (one random draw per sample), or None."""
+        if self.augment is None:
+            return None
+        augment, layout, rng = self.augment, self.layout, self._rng()
+        return lambda pose: augment(pose, layout, rng)
 
 
 class SkeletonFrames(_AnchoredDataset):
@@ -194,13 +272,15 @@ class SkeletonFrames(_AnchoredDataset):
         features: normalisation and channels (:class:`FeatureSpec`).
         augment: training augmentation (:class:`Augment`), None for evaluation.
         frames: restrict anchors to these global frame indices (e.g. from frame subsampling).
+        parts: the parts of the store's skeleton to keep, e.g. ``["body", "face"]`` of a whole-body store
+            (:func:`graphemo.skeleton.select_parts`); default all.
     """
 
     input_kind = "graph"
 
     def get(self, idx: int) -> Data:
-        pose = self._frame_pose(int(self.anchors[idx]))
-        x = torch.from_numpy(self.features.encode(pose))
+        keypoints = self._select(self.store.keypoints[int(self.anchors[idx]), 0])
+        x = torch.from_numpy(frame_input(keypoints, self.layout, self.features, self._transform()))
         return Data(x=x, edge_index=self.edge_index, **self._targets(idx))
 
 
@@ -230,40 +310,21 @@ class SkeletonWindows(_AnchoredDataset):
         **kwargs,
     ) -> None:
         super().__init__(store, **kwargs)
-        if length < 1 or stride < 1:
-            raise ValueError(f"window length and stride must be >= 1, got {length}, {stride}")
-        if anchor not in ("center", "end"):
-            raise ValueError(f"anchor must be 'center' or 'end', got {anchor!r}")
+        self.offsets = window_offsets(length, stride, anchor)
         if not 1 <= persons <= self.store.keypoints.shape[1]:
             raise ValueError(f"persons={persons} but the store has {self.store.keypoints.shape[1]} person slot(s)")
         self.length, self.stride, self.anchor, self.persons = length, stride, anchor, persons
-        first = -(length // 2) if anchor == "center" else -(length - 1)
-        self.offsets = (np.arange(length) + first) * stride
 
     def window(self, frame: int, video: int) -> np.ndarray:
         """Raw keypoints ``(T, M, V, 3)`` of the window anchored at global ``frame`` of ``video``."""
         record = self.store.videos[video]
-        local = frame - record.start + self.offsets
-        inside = (local >= 0) & (local < record.length)
-        kp = np.asarray(self.store.keypoints[record.start + np.clip(local, 0, record.length - 1), : self.persons])
-        kp = kp.copy()
-        kp[~inside, ..., :2] = np.nan
-        kp[~inside, ..., 2] = 0.0
-        return kp
+        video_keypoints = self.store.keypoints[record.frames, : self.persons]
+        return self._select(window_keypoints(video_keypoints, frame - record.start, self.offsets))
 
     def get(self, idx: int) -> StackedData:
         frame, video = int(self.anchors[idx]), int(self.anchor_videos[idx])
-        pose = normalize_pose(
-            self.window(frame, video),
-            self.layout,
-            center=self.features.center,
-            scale=self.features.scale,
-            per="sequence",
-        )
-        if self.augment is not None:
-            pose = self.augment(pose, self.layout, self._rng())
-        x = torch.from_numpy(np.ascontiguousarray(self.features.encode(pose).transpose(3, 0, 2, 1)))
-        return StackedData(x=x, num_nodes=1, **self._targets(idx))
+        x = window_input(self.window(frame, video), self.layout, self.features, self._transform())
+        return StackedData(x=torch.from_numpy(x), num_nodes=1, **self._targets(idx))
 
 
 class SkeletonImages(_AnchoredDataset):
@@ -284,10 +345,8 @@ class SkeletonImages(_AnchoredDataset):
         return 3
 
     def get(self, idx: int) -> StackedData:
-        from graphemo.graphs.render import image_tensor, render_skeleton
-
-        pose = self._frame_pose(int(self.anchors[idx]))
-        x = image_tensor(render_skeleton(pose, self.layout, size=self.size))
+        keypoints = self._select(self.store.keypoints[int(self.anchors[idx]), 0])
+        x = image_input(keypoints, self.layout, self.features, self.size, self._transform())
         return StackedData(x=x, num_nodes=1, **self._targets(idx))
 
 

@@ -5,7 +5,10 @@ MediaPipe 0.10.14 (the last release line whose wheel carries the holistic ``.tfl
 ``protobuf>=5``; ``opencv-python-headless`` owns ``cv2``). So it lives in its own virtual environment and
 graphemo runs this file there as a script, by path::
 
-    .venv-extract/bin/python -I graphemo/keypoints/mediapipe_worker.py [--static]
+    .venv-extract/bin/python -I graphemo/keypoints/mediapipe_worker.py [--static] [--check]
+
+``--static`` treats every frame as a new image (no tracking between frames); ``--check`` sends the hello,
+runs Holistic once on a blank frame (proving that the models load offline) and exits.
 
 Only the standard library is imported at module level, so graphemo can import this module for the
 protocol constants below without having MediaPipe; ``numpy`` and ``mediapipe`` load inside :func:`main`.
@@ -13,7 +16,8 @@ protocol constants below without having MediaPipe; ``numpy`` and ``mediapipe`` l
 Protocol (little-endian, binary, one request answered by one reply, in order):
 
 * request on stdin: ``<II`` ``(height, width)`` then ``height * width * 3`` bytes of RGB pixels;
-  ``(0, 0)`` ends the worker, ``(0, 1)`` resets the tracker (a new video starts).
+  ``(0, 0)`` ends the worker, ``(0, 1)`` resets the tracker (a new video starts); stdin closed between
+  requests also ends it.
 * reply on stdout: ``<I`` byte length, then the payload. The first reply, sent before any request is
   read, is a UTF-8 JSON object ``{"protocol", "mediapipe", "numpy", "python"}``. Each frame's reply is
   :data:`RECORD_LENGTH` float32 values: the 33 pose landmarks ``(x, y, z, visibility)``, the 478 face-mesh
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import sys
 
@@ -47,6 +52,15 @@ def _read_exactly(stream, n: int) -> bytes:
     if len(data) != n:
         raise EOFError(f"stdin closed after {len(data)} of {n} bytes")
     return data
+
+
+def _read_header(stream) -> tuple[int, int]:
+    data = stream.read(FRAME_HEADER.size)
+    if not data:  # the client went away between requests: same as the end request
+        return END
+    if len(data) != FRAME_HEADER.size:
+        raise EOFError(f"stdin closed inside a request header ({len(data)} of {FRAME_HEADER.size} bytes)")
+    return FRAME_HEADER.unpack(data)
 
 
 def _send(stream, payload: bytes) -> None:
@@ -88,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     """Serve frames from stdin until the end request; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     static = "--static" in argv
+    # Ctrl-C in a terminal reaches the whole process group; the client decides, and ends us by closing stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Keep the real stdout for replies; anything a library prints goes to stderr instead.
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -109,12 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
     }
     _send(replies, json.dumps(hello).encode())
+    holistic = _holistic(static)
     if "--check" in argv:
+        holistic.process(np.zeros((64, 64, 3), dtype=np.uint8))
+        holistic.close()
         return 0
     requests = sys.stdin.buffer
-    holistic = _holistic(static)
     while True:
-        height, width = FRAME_HEADER.unpack(_read_exactly(requests, FRAME_HEADER.size))
+        height, width = _read_header(requests)
         if (height, width) == END:
             break
         if (height, width) == RESET:

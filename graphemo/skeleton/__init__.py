@@ -10,6 +10,7 @@ from graphemo.skeleton.layouts import (
     compose,
     get_layout,
     layout_name,
+    select_parts,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "compose",
     "get_layout",
     "layout_name",
+    "select_parts",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -362,3 +363,33 @@ def get_layout(name: str) -> Layout:
 def layout_name(body: str, *, face: bool, hands: bool) -> str:
     """Registry name of ``body`` (``body25``/``coco18``) with the given parts, e.g. ``body25_face``."""
     return body + ("_face" if face else "") + ("_hands" if hands else "")
+
+
+def select_parts(layout: Layout, parts: Sequence[str]) -> tuple[Layout, np.ndarray]:
+    """The sub-layout of ``layout`` made of some of its parts, and where its joints are in ``layout``.
+
+    Lets a model see only the body (or body and face) of a whole-body store.
+
+    Args:
+        layout: a body layout with optional face/hands (e.g. ``body25_face_hands``).
+        parts: a subset of ``body``, ``face``, ``hands``; ``body`` is required (the graph's centre is the neck).
+
+    Returns:
+        ``(sub_layout, joints)``: the registered layout (e.g. ``body25_face``) and ``(V',)`` int64 indices of its
+        joints in ``layout``, so that ``keypoints[..., joints, :]`` is in ``sub_layout`` order.
+
+    Raises:
+        ValueError: unknown part, no body, or a part ``layout`` lacks.
+    """
+    wanted = set(parts)
+    unknown = wanted - {"body", "face", "hands"}
+    if unknown or "body" not in wanted:
+        raise ValueError(f"parts must include 'body' and be among body, face, hands; got {sorted(parts)}")
+    have = set(layout.parts) | ({"hands"} if {"hand_left", "hand_right"} <= set(layout.parts) else set())
+    missing = wanted - have
+    if missing:
+        raise ValueError(f"layout {layout.name} has no {sorted(missing)} (it has {sorted(layout.parts)})")
+    body = layout.name.split("_")[0]
+    sub = get_layout(layout_name(body, face="face" in wanted, hands="hands" in wanted))
+    joints = np.concatenate([np.arange(*layout.parts[p]) for p in sub.parts]).astype(np.int64)
+    return sub, joints

@@ -1,0 +1,33 @@
+"""Training: experiment configs (YAML), the training loop, metrics, MLflow tracking, sweeps.
+
+Use from Python::
+
+    from graphemo.training import run_experiment
+    results = run_experiment("experiments/quickstart.yaml", ["train.epochs=2"])
+
+or ``graphemo run experiments/quickstart.yaml --set train.epochs=2``. Heavy modules load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ExperimentConfig": "graphemo.training.config",
+    "ConfigError": "graphemo.training.compose",
+    "plan_runs": "graphemo.training.compose",
+    "build_config": "graphemo.training.compose",
+    "run_experiment": "graphemo.training.runner",
+    "fit": "graphemo.training.trainer",
+    "RunResult": "graphemo.training.trainer",
+    "evaluate": "graphemo.training.metrics",
+    "ccc": "graphemo.training.metrics",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'graphemo.training' has no attribute {name!r}")

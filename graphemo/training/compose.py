@@ -1,0 +1,501 @@
+"""Experiment YAMLs: composition from ``configs/``, several runs per file, ``--set`` overrides, validation.
+
+An experiment file::
+
+    name: quickstart
+    defaults: [data/synth_quick, optim/adamw, schedule/onecycle, train/quick]   # configs/<group>/<name>.yaml
+    task: both
+    train: {epochs: 3}                        # overrides what the defaults say
+    runs:                                     # optional: one run per entry, each a partial config
+      - {model: {name: mlp}}
+      - {model: {name: stgcn, channels: [32, 64]}, run_name: stgcn-small}
+    grid:                                     # optional: the cartesian product, for every entry of runs
+      optim.name: [sgd, adam]                 # a dotted key and its values...
+      schedule: [{name: cosine}, {name: onecycle, pct_start: 0.2}]   # ...or a whole section per value
+    sweep: {...}                              # optional: random / Optuna search (graphemo.training.sweep)
+
+A default ``<group>/<name>`` is the file ``configs/<group>/<name>.yaml`` holding the *contents* of section
+``<group>`` (``configs/data/synth_quick.yaml`` holds what goes under ``data:``); a default without a group
+holds top-level keys. ``configs/`` is looked up next to the experiments folder, then in the working directory.
+
+Layers are merged in order (defaults, the file, the run entry, the grid values, then ``--set key=value``
+overrides); mappings merge key by key, anything else is replaced. A layer that changes ``model.name`` starts
+that model's options afresh (``--set model.name=resnet18`` does not carry ST-GCN's ``channels`` over).
+
+Validation happens before anything trains: unknown keys (with the closest known key suggested), wrong types,
+out-of-range values and unknown model options are :class:`ConfigError`\\ s naming the file and line the value
+came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+import types
+import typing
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from graphemo.training.config import ExperimentConfig, ModelConfig
+
+RESERVED_KEYS = ("defaults", "runs", "grid", "sweep")
+Path_ = tuple[str, ...]
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file, line and dotted key."""
+
+
+@dataclass
+class Layer:
+    """One source of configuration values: a YAML file (with its text, for line numbers) or ``--set``.
+
+    ``data`` may sit at another place than the text it came from: a group file's keys are nested under their
+    section in ``data`` (``strip`` = the section) and a run entry's keys live under ``runs[i]`` in the text
+    (``root`` = ``("runs", "i")``).
+    """
+
+    data: dict
+    source: str
+    text: str | None = None
+    strip: Path_ = ()
+    root: Path_ = ()
+
+    def line_of(self, path: Path_) -> int | None:
+        """1-based line of the key ``path`` (a path into ``data``) in this layer's YAML text, if found."""
+        if not self.text or path[: len(self.strip)] != self.strip:
+            return None
+        try:
+            node = yaml.compose(self.text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            return None
+        line = None
+        for key in (*self.root, *path[len(self.strip) :]):
+            if isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+                node = node.value[int(key)]
+                line = node.start_mark.line + 1
+                continue
+            if not isinstance(node, yaml.MappingNode):
+                break
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                break
+        return line
+
+    def where(self, path: Path_) -> str:
+        line = self.line_of(path)
+        return f"{self.source}:{line}" if line else self.source
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (first on line {seen[key]})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | Path) -> Layer:
+    """Parse a YAML file with a safe loader into a :class:`Layer` (an empty file is ``{}``).
+
+    Raises:
+        ConfigError: missing file, YAML syntax error or duplicate key (with line), or a top level that is not a
+            mapping.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return Layer(data, str(path), text)
+
+
+def find_configs_dir(experiment: Path) -> Path:
+    """``configs/`` next to (an ancestor of) the experiment file, else in the working directory."""
+    for parent in experiment.resolve().parents:
+        if (parent / "configs").is_dir():
+            return parent / "configs"
+    return Path("configs")
+
+
+def _default_layer(ref: str, configs: Path, experiment: Layer) -> Layer:
+    if ref.endswith((".yaml", ".yml")):
+        path = (Path(experiment.source).parent / ref).resolve()
+        group = None
+    else:
+        group = ref.rpartition("/")[0]
+        path = configs / f"{ref}.yaml"
+        if not path.exists():
+            known = sorted(str(p.relative_to(configs).with_suffix("")) for p in configs.rglob("*.yaml"))
+            close = difflib.get_close_matches(ref, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            line = experiment.line_of(("defaults",))
+            where = f"{experiment.source}:{line}" if line else experiment.source
+            raise ConfigError(f"{where}: defaults: no config {ref!r} ({path} does not exist){hint}")
+        group = group or None
+    layer = read_yaml(path)
+    if not group:
+        return layer
+    section = tuple(group.split("/"))
+    data: dict = layer.data
+    for key in reversed(section):
+        data = {key: data}
+    return Layer(data, layer.source, layer.text, strip=section)
+
+
+def load_experiment(path: str | Path) -> tuple[list[Layer], Layer, dict]:
+    """Read an experiment file and its defaults.
+
+    Returns:
+        ``(base layers, the file's own layer without the reserved keys, reserved {runs, grid, sweep})``.
+    """
+    path = Path(path)
+    experiment = read_yaml(path)
+    configs = find_configs_dir(path)
+    defaults = experiment.data.get("defaults") or []
+    if isinstance(defaults, str):
+        defaults = [defaults]
+    if not isinstance(defaults, list) or not all(isinstance(d, str) for d in defaults):
+        raise ConfigError(f"{experiment.where(('defaults',))}: defaults must be a list of config names")
+    layers = [_default_layer(ref, configs, experiment) for ref in defaults]
+    own = {k: v for k, v in experiment.data.items() if k not in RESERVED_KEYS}
+    reserved = {k: experiment.data[k] for k in RESERVED_KEYS[1:] if k in experiment.data}
+    return layers, Layer(own, experiment.source, experiment.text), reserved
+
+
+def parse_overrides(items: Iterable[str]) -> Layer:
+    """``["optim.lr=3e-4", "model.name=resnet18"]`` -> one layer; values parsed as YAML (``[32, 64]`` is a list).
+
+    Raises:
+        ConfigError: an item without ``=`` or with an empty key.
+    """
+    data: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. optim.lr=3e-4")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        _set_dotted(data, key.strip(), value)
+    return Layer(data, "--set")
+
+
+def _set_dotted(data: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+        if not isinstance(data, dict):
+            raise ConfigError(f"{key}: {part} is set to a value and a mapping at once")
+    data[parts[-1]] = value
+
+
+def dotted_layer(values: Mapping[str, Any], source: str) -> Layer:
+    """A layer from ``{"optim.lr": 0.1, ...}`` (grid points, sweep trials)."""
+    data: dict = {}
+    for key, value in values.items():
+        _set_dotted(data, key, value)
+    return Layer(data, source)
+
+
+# --- merging -------------------------------------------------------------------------------------
+
+
+def merge_layers(layers: Sequence[Layer]) -> tuple[dict, dict[Path_, Layer]]:
+    """Deep-merge layers in order; returns the merged mapping and, for every key path, the layer that set it."""
+    merged: dict = {}
+    origins: dict[Path_, Layer] = {}
+    for layer in layers:
+        _merge_into(merged, layer.data, (), layer, origins)
+    return merged, origins
+
+
+def _merge_into(target: dict, source: Mapping, prefix: Path_, layer: Layer, origins: dict[Path_, Layer]) -> None:
+    if prefix == ("model",) and "name" in source and source["name"] != target.get("name"):
+        for key in [k for k in target if k != "name"]:  # a new model starts its options afresh
+            del target[key]
+    for key, value in source.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value, path, layer, origins)
+        else:
+            target[key] = _copy(value)
+            for old in [p for p in origins if p[: len(path)] == path]:
+                del origins[old]
+        origins[path] = layer
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Turns a merged mapping into dataclasses, raising :class:`ConfigError` with the value's origin."""
+
+    def __init__(self, origins: Mapping[Path_, Layer]) -> None:
+        self.origins = origins
+
+    def where(self, path: Path_) -> str:
+        for n in range(len(path), 0, -1):
+            layer = self.origins.get(path[:n])
+            if layer is not None:
+                return layer.where(path)
+        return "config"
+
+    def fail(self, path: Path_, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{self.where(path)}: {'.'.join(path) or '(top level)'}: {message}")
+
+    def dataclass_from(self, cls: type, data: Any, path: Path_) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            self.fail(path, f"expected a mapping of {cls.__name__} fields, got {data!r}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        kwargs = {}
+        for key, value in data.items():
+            if key not in fields:
+                close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.fail((*path, str(key)), f"unknown key{hint} (known: {', '.join(fields)})")
+            kwargs[key] = self.value(hints[key], value, (*path, key), fields[key].metadata)
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            self.fail(path, str(exc))
+
+    def value(self, hint: Any, value: Any, path: Path_, meta: Mapping[str, Any] | None = None) -> Any:
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if hint is Any:
+            return value
+        if origin in (typing.Union, types.UnionType):
+            if value is None:
+                if type(None) in args:
+                    return None
+                self.fail(path, "must not be null")
+            inner = [a for a in args if a is not type(None)]
+            return self.value(inner[0], value, path, meta) if len(inner) == 1 else value
+        if value is None:
+            self.fail(path, f"must not be null (expected {_type_name(hint)})")
+        if dataclasses.is_dataclass(hint):
+            return self.dataclass_from(hint, value, path)
+        if origin is Literal:
+            if value not in args:
+                close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+                hint_text = f"; did you mean {close[0]!r}?" if close else ""
+                self.fail(path, f"{value!r} is not one of {', '.join(map(str, args))}{hint_text}")
+            return value
+        if origin is list:
+            if not isinstance(value, list):
+                self.fail(path, f"expected a list, got {value!r}")
+            return [self.value(args[0], v, (*path, str(i))) for i, v in enumerate(value)] if args else value
+        if origin is dict or hint is dict:
+            if not isinstance(value, Mapping):
+                self.fail(path, f"expected a mapping, got {value!r}")
+            return dict(value)
+        return self.scalar(hint, value, path, meta or {})
+
+    def scalar(self, hint: Any, value: Any, path: Path_, meta: Mapping[str, Any]) -> Any:
+        if hint is bool:
+            if not isinstance(value, bool):
+                self.fail(path, f"expected true or false, got {value!r}")
+            return value
+        if hint is str:
+            if not isinstance(value, str):
+                self.fail(path, f"expected a string, got {value!r}")
+            return value
+        if hint in (int, float):
+            number = value
+            if isinstance(value, str) and hint is float:  # YAML 1.1 reads 1e-3 as a string
+                try:
+                    number = float(value)
+                except ValueError:
+                    self.fail(path, f"expected a number, got {value!r}")
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                self.fail(path, f"expected {'an integer' if hint is int else 'a number'}, got {value!r}")
+            if hint is int and not isinstance(number, int):
+                self.fail(path, f"expected an integer, got {value!r}")
+            lo, hi = meta.get("min"), meta.get("max")
+            if (lo is not None and number < lo) or (hi is not None and number > hi):
+                bounds = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+                self.fail(path, f"{number} is outside {bounds}")
+            return hint(number)
+        return value
+
+    def model(self, data: Any, path: Path_) -> ModelConfig:
+        from graphemo.models import list_models, model_options
+
+        if not isinstance(data, Mapping) or "name" not in data:
+            self.fail(path, "expected a mapping with the model's name, e.g. {name: stgcn}")
+        name = data["name"]
+        if name not in list_models():
+            close = difflib.get_close_matches(str(name), list_models(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.fail((*path, "name"), f"unknown model {name!r}{hint} (registered: {', '.join(list_models())})")
+        allowed = model_options(name)
+        options = {k: v for k, v in data.items() if k != "name"}
+        for key in options:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.fail((*path, str(key)), f"model {name!r} has no option {key!r}{hint} "
+                          f"(options: {', '.join(allowed) or 'none'})")  # fmt: skip
+        return ModelConfig(name=name, options=options)
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))
+
+
+def build_config(merged: Mapping[str, Any], origins: Mapping[Path_, Layer] | None = None) -> ExperimentConfig:
+    """Validate a merged mapping and build the :class:`ExperimentConfig`.
+
+    Raises:
+        ConfigError: unknown key (closest suggested), wrong type, out-of-range value, unknown model or model
+            option, bad subsample section; the message names where the value came from.
+    """
+    checker = _Checker(origins or {})
+    data = {k: v for k, v in merged.items() if k not in ("model", "subsample")}
+    for key in RESERVED_KEYS:
+        if key in data:
+            checker.fail((key,), f"{key} is only allowed at the top level of an experiment file")
+    config = checker.dataclass_from(ExperimentConfig, data, ())
+    if "model" in merged:
+        config.model = checker.model(merged["model"], ("model",))
+    if merged.get("subsample") is not None:
+        from graphemo.subsampling import SubsampleSpec
+
+        config.subsample = checker.dataclass_from(SubsampleSpec, merged["subsample"], ("subsample",))
+    return config
+
+
+def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
+    """The resolved config as plain data, in YAML order (model options flattened next to its name)."""
+    out = dataclasses.asdict(config)
+    out["model"] = {"name": config.model.name, **config.model.options}
+    out["subsample"] = dataclasses.asdict(config.subsample) if config.subsample is not None else None
+    return out
+
+
+def to_yaml(config: ExperimentConfig) -> str:
+    """The resolved config as YAML (what ``graphemo run --dry-run`` prints and MLflow stores)."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=None)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optim": {"lr": 0.1}}`` -> ``{"optim.lr": 0.1}`` (lists kept as values), for MLflow params."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedRun:
+    """One run of an experiment file: its resolved config and the layers it came from."""
+
+    config: ExperimentConfig
+    layers: list[Layer]
+    label: str
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]] | None, source: Layer) -> list[dict[str, Any]]:
+    """The cartesian product of a ``grid:`` mapping, as dotted-key dicts (``[{}]`` without a grid)."""
+    if not grid:
+        return [{}]
+    if not isinstance(grid, Mapping):
+        raise ConfigError(f"{source.where(('grid',))}: grid must map dotted keys to lists of values")
+    keys = list(grid)
+    for key in keys:
+        if not isinstance(grid[key], list) or not grid[key]:
+            raise ConfigError(f"{source.where(('grid', key))}: grid.{key} must be a non-empty list of values")
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def _point_label(value: Any) -> str:
+    if isinstance(value, Mapping):  # a whole section, e.g. {name: sgd, lr: 0.01}
+        return str(value.get("name", "-".join(f"{k}{v}" for k, v in value.items())))
+    return "x".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _run_label(config: ExperimentConfig, point: Mapping[str, Any]) -> str:
+    """``run_name`` (else the model name) followed by the run's grid values, e.g. ``mlp-sgd``."""
+    values = [_point_label(v) for k, v in point.items() if not (k == "model.name" and not config.run_name)]
+    return "-".join([config.run_name or config.model.name, *values])
+
+
+def plan_runs(path: str | Path, overrides: Sequence[str] = ()) -> tuple[list[PlannedRun], dict]:
+    """Every run an experiment file describes (``runs`` x ``grid``, then ``--set`` overrides), validated.
+
+    Returns:
+        ``(runs, reserved)`` where ``reserved`` holds the file's ``sweep`` section (if any) for
+        :mod:`graphemo.training.sweep`.
+
+    Raises:
+        ConfigError: the first problem found in any run (nothing has started yet).
+    """
+    base, own, reserved = load_experiment(path)
+    override_layer = parse_overrides(overrides)
+    entries = reserved.get("runs") or [{}]
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise ConfigError(f"{own.where(('runs',))}: runs must be a list of mappings (partial configs)")
+    points = grid_points(reserved.get("grid"), own)
+    planned: list[PlannedRun] = []
+    for i, entry in enumerate(entries):
+        entry_layer = Layer(dict(entry), own.source, own.text, root=("runs", str(i)))
+        for point in points:
+            layers = [*base, own, entry_layer, dotted_layer(point, f"{own.source} (grid)"), override_layer]
+            merged, origins = merge_layers(layers)
+            config = build_config(merged, origins)
+            planned.append(PlannedRun(config, layers, _run_label(config, point)))
+    counts, seen = Counter(p.label for p in planned), Counter()
+    for p in planned:
+        if counts[p.label] > 1:  # unique, stable names: stgcn-1, stgcn-2
+            seen[p.label] += 1
+            p.label = f"{p.label}-{seen[p.label]}"
+        p.config.run_name = p.label
+    return planned, reserved

@@ -1,0 +1,91 @@
+"""The one-screen comparison table of runs, for ``graphemo run`` (its own runs) and ``graphemo compare``
+(runs read back from MLflow)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class Row:
+    """One run in the table (``nan`` where a metric does not apply to the task)."""
+
+    run: str
+    model: str
+    task: str
+    status: str
+    f1: float = math.nan
+    ccc_valence: float = math.nan
+    ccc_arousal: float = math.nan
+    score: float = math.nan
+    best_epoch: int = 0
+    epochs: int = 0
+    seconds: float = math.nan
+    parameters: int = 0
+    run_id: str = ""
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    return f"{seconds:.0f}s" if seconds < 600 else f"{seconds / 60:.0f}m"
+
+
+def _params(n: int) -> str:
+    return "-" if not n else f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
+
+
+def format_table(rows: Sequence[Row], title: str = "") -> str:
+    """A fixed-width table: run, model, task, val F1, CCC-V, CCC-A, score, best epoch / epochs, params, time."""
+    header = ("run", "model", "task", "val F1", "CCC-V", "CCC-A", "score", "epochs", "params", "time", "status")
+    body = [
+        (r.run, r.model, r.task, _number(r.f1), _number(r.ccc_valence), _number(r.ccc_arousal), _number(r.score),
+         f"{r.best_epoch}/{r.epochs}", _params(r.parameters), _duration(r.seconds), r.status)
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body, strict=True)]
+    line = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
+    out = [title] if title else []
+    out.append(line.format(*header))
+    out.append("  ".join("-" * w for w in widths))
+    out += [line.format(*row) for row in body]
+    return "\n".join(out)
+
+
+def rows_from_mlflow(experiment: str, tracking_uri: str | None = None, *, include_failed: bool = False) -> list[Row]:
+    """The runs of MLflow experiment ``experiment`` (parents excluded) as rows, best score first.
+
+    Raises:
+        KeyError: no such experiment in the store.
+    """
+    from mlflow import MlflowClient
+
+    from graphemo.training.tracking import resolve_tracking_uri
+
+    client = MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        names = [e.name for e in client.search_experiments()]
+        raise KeyError(f"no MLflow experiment {experiment!r} in {resolve_tracking_uri(tracking_uri)} (has: {names})")
+    rows = []
+    for run in client.search_runs([found.experiment_id], max_results=10_000):
+        tags, metrics = run.data.tags, run.data.metrics
+        if tags.get("graphemo.parent") == "true" or (run.info.status != "FINISHED" and not include_failed):
+            continue
+        end = run.info.end_time or run.info.start_time
+        rows.append(Row(
+            run=run.info.run_name or run.info.run_id[:8], model=tags.get("model.name", "?"), task=tags.get("task", "?"),
+            status=run.info.status, f1=metrics.get("best/f1", metrics.get("best/va2class_f1", math.nan)),
+            ccc_valence=metrics.get("best/ccc_valence", math.nan),
+            ccc_arousal=metrics.get("best/ccc_arousal", math.nan),
+            score=metrics.get("best/score", math.nan), best_epoch=int(metrics.get("best/epoch", 0)),
+            epochs=int(metrics.get("epochs", 0)), seconds=(end - run.info.start_time) / 1000,
+            parameters=int(float(run.data.params.get("model.parameters", 0))), run_id=run.info.run_id,
+        ))  # fmt: skip
+    return sorted(rows, key=lambda r: -r.score if not math.isnan(r.score) else math.inf)

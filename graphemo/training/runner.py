@@ -1,0 +1,175 @@
+"""Run an experiment file: validate every run first, then train them one after the other (or sweep), each a
+child MLflow run of one parent run, and print the comparison table.
+
+A run that fails is recorded as FAILED (in MLflow and in the table) and the others still run; Ctrl-C ends the
+current run as KILLED and stops. ``resume=True`` continues every unfinished run from its last checkpoint and
+skips (re-reporting) the finished ones, in the same MLflow runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from graphemo.training import distributed as ddp
+from graphemo.training.compose import ConfigError, Layer, PlannedRun, plan_runs, to_yaml
+from graphemo.training.config import ExperimentConfig
+from graphemo.training.report import Row, format_table
+from graphemo.training.tracking import NullTracker, Tracker
+from graphemo.training.trainer import RunResult, fit
+
+
+def result_row(result: RunResult) -> Row:
+    """A :class:`RunResult` as a table row."""
+    val = result.val
+    return Row(run=result.name, model=result.model, task=result.task, status=result.status,
+               f1=val.get("f1", val.get("va2class_f1", math.nan)), ccc_valence=val.get("ccc_valence", math.nan),
+               ccc_arousal=val.get("ccc_arousal", math.nan), score=val.get("score", math.nan),
+               best_epoch=result.best_epoch, epochs=result.epochs, seconds=result.seconds,
+               parameters=result.parameters, run_id=result.run_id or "")  # fmt: skip
+
+
+def _parent_tracker(config: ExperimentConfig, label: str, resume: bool) -> Tracker:
+    """The parent MLflow run of this invocation (reopened on ``--resume``), its id kept in the output folder."""
+    if not config.tracking.enabled:
+        return NullTracker()
+    marker = Path(config.train.output_dir) / config.name / "parent_run.json"
+    previous = json.loads(marker.read_text())["run_id"] if resume and marker.exists() else None
+    tracker = Tracker.start(config.tracking, config.tracking.experiment or config.name, label,
+                            resume_run_id=previous, tags={"graphemo.parent": "true"})  # fmt: skip
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"run_id": tracker.run_id}))
+    return tracker
+
+
+def _train_one(config: ExperimentConfig, *, resume: bool, parent: str | None, out: Callable[[str], None]) -> RunResult:
+    out(f"\n== {config.name} / {config.run_name}: {config.model.name} on {config.task} ==")
+    try:
+        return fit(config, resume=resume, parent_run_id=parent)
+    except (KeyboardInterrupt, ConfigError):
+        raise
+    except Exception as exc:
+        out("".join(traceback.format_exception_only(type(exc), exc)).rstrip())
+        out(f"run {config.run_name} FAILED (traceback above); going on with the next run")
+        traceback.print_exc()
+        return RunResult(config.run_name or config.model.name, config.model.name, config.task, status="FAILED",
+                         error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+
+
+def run_experiment(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    dry_run: bool = False,
+    resume: bool = False,
+    only: Sequence[str] | None = None,
+    out: Callable[[str], None] = print,
+) -> list[RunResult]:
+    """Plan, validate and train every run of an experiment file.
+
+    Args:
+        path: the experiment YAML.
+        overrides: ``KEY=VALUE`` items (``--set``), applied to every run.
+        dry_run: print each run's resolved config and stop.
+        resume: continue unfinished runs from their checkpoints.
+        only: run names to run (default all).
+        out: where progress lines go.
+
+    Returns:
+        One :class:`RunResult` per run (sweep trials included).
+
+    Raises:
+        ConfigError: any run's config is invalid (before anything trains).
+    """
+    planned, reserved = plan_runs(path, overrides)
+    if only:
+        unknown = sorted(set(only) - {p.label for p in planned})
+        if unknown:
+            raise ConfigError(f"{path}: no run named {unknown}; runs: {', '.join(p.label for p in planned)}")
+        planned = [p for p in planned if p.label in only]
+    sweep = None
+    if "sweep" in reserved:
+        from graphemo.training.sweep import parse_sweep
+
+        sweep = parse_sweep(reserved["sweep"], Layer({}, str(path), Path(path).read_text()))
+    if dry_run:
+        for p in planned:
+            out(f"# --- run {p.label} ---\n{to_yaml(p.config)}")
+        if sweep is not None:
+            out(f"# sweep: {sweep.method}, {sweep.trials} trials over {[s.key for s in sweep.params]}")
+        return []
+
+    info = ddp.init_distributed(planned[0].config.train.device)
+    first = planned[0].config
+    parent = _parent_tracker(first, f"{first.name} ({Path(path).name})", resume) if info.is_main else NullTracker()
+    if info.is_main and parent.run_id:
+        parent.set_tags({"graphemo.experiment_file": str(path), "graphemo.overrides": " ".join(overrides)})
+        parent.log_text(Path(path).read_text(), f"experiment/{Path(path).name}")
+    parent_id = parent.run_id or None
+    results: list[RunResult] = []
+    status = "FINISHED"
+    try:
+        for p in planned:
+            if sweep is None:
+                results.append(_train_one(p.config, resume=resume, parent=parent_id, out=out))
+                continue
+            results += _sweep(sweep, p, resume=resume, parent=parent_id, out=out)
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        if any(r.status != "FINISHED" for r in results) and status == "FINISHED":
+            status = "FAILED"
+        if info.is_main and results:
+            out("\n" + format_table([result_row(r) for r in results], title=f"experiment {first.name}: "
+                                    f"best validation scores ({len(results)} runs)"))  # fmt: skip
+            if parent_id:
+                out(
+                    f"MLflow: experiment {first.tracking.experiment or first.name!r}, parent run {parent_id}; "
+                    f"{_browse_hint(first)}"
+                )
+        parent.end(status)
+        ddp.shutdown_distributed()
+    return results
+
+
+def _sweep(sweep: Any, base: PlannedRun, *, resume: bool, parent: str | None, out: Callable[[str], None]) -> list:
+    from graphemo.training.sweep import run_sweep
+
+    results: list[RunResult] = []
+
+    def run_trial(config: ExperimentConfig) -> float:
+        result = _train_one(config, resume=resume, parent=parent, out=out)
+        results.append(result)
+        value = result.val.get(sweep.metric, math.nan)
+        return float(value)
+
+    outcomes = run_sweep(sweep, base, run_trial, log=out)
+    finite = [(v, m) for v, m in outcomes if math.isfinite(m)]
+    if finite:
+        values, metric = max(finite, key=lambda vm: vm[1])
+        out(f"best trial: {sweep.metric} {metric:.4f} with {values}")
+    return results
+
+
+def _browse_hint(config: ExperimentConfig) -> str:
+    from graphemo.training.tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(config.tracking.uri)
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri}"
+    return f"browse with `mlflow ui --backend-store-uri {uri}`"
+
+
+def exit_code(results: Sequence[RunResult]) -> int:
+    """0 when every run finished, 1 otherwise."""
+    return 0 if all(r.status == "FINISHED" for r in results) else 1
+
+
+def describe(results: Sequence[RunResult]) -> list[dict[str, Any]]:
+    """Plain-data form of the results (for ``--json``)."""
+    return [vars(result_row(r)) | {"test": r.test, "error": r.error} for r in results]

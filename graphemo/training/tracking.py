@@ -1,0 +1,206 @@
+"""MLflow tracking of runs: params, per-epoch metrics (one batched call per epoch), tags and artifacts.
+
+The store is ``tracking.uri`` from the config, else ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the
+working directory: an embedded SQLite store, no server to start (``mlflow ui`` reads it). With a SQLite store,
+experiments created here keep their artifacts in ``mlruns/`` beside the database file. Pointed at a real
+``mlflow server`` (``http://host:port``) the same code logs over HTTP, artifacts included.
+
+Everything goes through ``MlflowClient`` with explicit run ids (no global "active run"), so a failing run is
+ended as FAILED (or KILLED on Ctrl-C) and the runs after it go on; grid and sweep members are child runs
+(tag ``mlflow.parentRunId``) of one parent run per ``graphemo run`` invocation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from graphemo.training.config import TrackingConfig
+
+DEFAULT_DB = "mlflow.db"
+PARAM_VALUE_LIMIT = 6000  # MLflow's maximum parameter value length
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """The tracking URI to use: ``uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite ``mlflow.db`` in the cwd."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DEFAULT_DB}"
+
+
+def _sqlite_artifact_root(uri: str) -> str | None:
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = Path(uri[len("sqlite:///") :])
+    return (db.parent / "mlruns").resolve().as_uri()
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The current git commit of ``cwd`` (with ``-dirty`` when the tree has changes), or None outside git."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if sha.returncode:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5)  # fmt: skip
+        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class Tracker:
+    """One MLflow run. Create with :meth:`start`; a disabled tracker (:class:`NullTracker`) has the same API."""
+
+    def __init__(self, client: Any, run_id: str, experiment_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+
+    @classmethod
+    def start(
+        cls,
+        tracking: TrackingConfig,
+        experiment: str,
+        run_name: str,
+        *,
+        parent_run_id: str | None = None,
+        resume_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Tracker:
+        """Create (or, with ``resume_run_id``, reopen) a run in ``experiment`` (created if missing)."""
+        from mlflow import MlflowClient
+
+        uri = resolve_tracking_uri(tracking.uri)
+        client = MlflowClient(tracking_uri=uri)
+        if resume_run_id:
+            run = client.get_run(resume_run_id)
+            client.update_run(resume_run_id, status="RUNNING")
+            return cls(client, resume_run_id, run.info.experiment_id)
+        experiment_id = experiment_id_for(client, experiment, tracking.artifact_location or _sqlite_artifact_root(uri))
+        all_tags = dict(tags or {})
+        if parent_run_id:
+            all_tags[PARENT_TAG] = parent_run_id
+        run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        return cls(client, run.info.run_id, experiment_id)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log parameters in one batched call (values stringified and cut to MLflow's limit)."""
+        from mlflow.entities import Param
+
+        items = [Param(str(k)[:250], _param_value(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow accepts at most 100 params per batch
+            self.client.log_batch(self.run_id, params=items[i : i + 100])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        """Log the finite numbers of ``metrics`` at ``step`` in one batched call."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [
+            Metric(str(k)[:250], float(v), now, step)
+            for k, v in metrics.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+        ]
+        for i in range(0, len(items), 1000):
+            self.client.log_batch(self.run_id, metrics=items[i : i + 1000])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        items = [RunTag(str(k), _param_value(v)) for k, v in tags.items() if v is not None]
+        if items:
+            self.client.log_batch(self.run_id, tags=items)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        """Upload a file or a directory (recursively) to the run's artifacts."""
+        path = Path(path)
+        if path.is_dir():
+            self.client.log_artifacts(self.run_id, str(path), artifact_path)
+        else:
+            self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    def log_json(self, data: Any, artifact_file: str) -> None:
+        self.log_text(json.dumps(data, indent=2, default=_json_default), artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        """Save a matplotlib figure as a PNG artifact (and close it)."""
+        import matplotlib.pyplot as plt
+
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / Path(artifact_file).name
+            figure.savefig(target, dpi=110, bbox_inches="tight")
+            plt.close(figure)
+            parent = str(Path(artifact_file).parent)
+            self.client.log_artifact(self.run_id, str(target), None if parent == "." else parent)
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Close the run as ``FINISHED``, ``FAILED`` or ``KILLED``."""
+        self.client.set_terminated(self.run_id, status=status)
+
+
+class NullTracker(Tracker):
+    """A tracker that records nothing (tracking disabled, or a DDP process other than rank 0)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, "", "")
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        pass
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        pass
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        pass
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        pass
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+
+    def end(self, status: str = "FINISHED") -> None:
+        pass
+
+
+def experiment_id_for(client: Any, name: str, artifact_location: str | None = None) -> str:
+    """The id of experiment ``name``, created (with ``artifact_location``) when it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            client.restore_experiment(found.experiment_id)
+        return found.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location)
+    except MlflowException:  # created meanwhile by another process (DDP, parallel sweeps)
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=_json_default)
+    return text[:PARAM_VALUE_LIMIT]
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)

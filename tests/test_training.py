@@ -1,0 +1,273 @@
+"""End-to-end training runs on tiny generated data: MLflow logging, artifacts, resume, failures, DDP, sweeps,
+a real ``mlflow server``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphemo.cli import main
+from graphemo.keypoints.synth import generate_dataset
+from graphemo.training.runner import run_experiment
+
+pytestmark = pytest.mark.e2e
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth")
+    generate_dataset(root, 8, seed=3, frames=(40, 60), workers=1, progress=False, val_fraction=0.25)
+    return root
+
+
+def write_experiment(
+    tmp: Path, synth: Path, body: str, *, train: dict | None = None, uri: str | None = None, name: str = "tiny"
+) -> Path:
+    """An experiment over the tiny generated data with its own store, MLflow database and output folder."""
+    uri = uri or f"sqlite:///{tmp / 'mlflow.db'}"
+    train = {"epochs": 1, "batch_size": 16, "max_steps_per_epoch": 3, "progress": False,
+             "output_dir": str(tmp / "runs"), **(train or {})}  # fmt: skip
+    text = f"""
+name: {name}
+data:
+  keypoints: {synth / "keypoints"}
+  labels: {{abaw_expr: {synth / "labels/EXPR"}, abaw_va: {synth / "labels/VA"}}}
+  store: {synth / "store"}
+  window: {{length: 8, stride: 2}}
+  image_size: 32
+train: {json.dumps(train)}
+tracking: {{uri: "{uri}"}}
+model: {{name: mlp, hidden: [32, 16]}}
+{body}
+"""
+    path = tmp / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def client_for(uri: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def artifact_paths(client, run_id: str, path: str | None = None) -> set[str]:
+    out = set()
+    for item in client.list_artifacts(run_id, path):
+        out |= artifact_paths(client, run_id, item.path) if item.is_dir else {item.path}
+    return out
+
+
+def child_runs(client, experiment: str):
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id])
+    return [r for r in runs if r.data.tags.get("graphemo.parent") != "true"], [
+        r for r in runs if r.data.tags.get("graphemo.parent") == "true"
+    ]
+
+
+@pytest.mark.parametrize("task", ["expr", "va", "both"])
+def test_one_epoch_per_task_logs_metrics_params_tags_and_artifacts(tmp_path, synth_root, task):
+    path = write_experiment(tmp_path, synth_root, f"task: {task}")
+    (result,) = run_experiment(path)
+    assert result.status == "FINISHED" and result.epochs == 1
+    client = client_for(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,), (parent,) = child_runs(client, "tiny")
+    assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id and run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    assert {"train/loss", "lr", "val/score", "best/score", "best/epoch"} <= set(metrics)
+    if task in ("expr", "both"):
+        assert {"val/f1", "val/accuracy", "val/uar", "best/f1", "val/clip_war"} <= set(metrics)
+        assert 0.0 <= metrics["val/f1"] <= 1.0
+    if task in ("va", "both"):
+        assert {"val/ccc_valence", "val/ccc_arousal", "val/ccc_mean", "best/ccc_mean"} <= set(metrics)
+    if task == "va":
+        assert "val/va2class_f1" in metrics and "val/f1" not in metrics  # the VA -> class fallback
+    assert run.data.params["optim.name"] == "adamw" and run.data.params["task"] == task
+    tags = run.data.tags
+    assert tags["model.name"] == "mlp" and tags["dataset.layout"] == "body25_face_hands"
+    assert len(tags["dataset.fingerprint"]) == 16 and tags["torch.version"] == torch.__version__
+    assert int(tags["split.train_videos"]) > 0 and int(tags["split.val_videos"]) > 0
+    artifacts = artifact_paths(client, run.info.run_id)
+    expected = {"config/resolved.yaml", "data/summary.json", "metrics/final.json", "model/bundle.pt"}
+    if task != "expr":
+        expected.add("plots/val_va_scatter.png")
+    expected |= {"plots/val_confusion.png", "metrics/val_per_class.csv"}
+    assert expected <= artifacts, artifacts
+
+
+def test_every_input_kind_trains_and_the_table_compares_them(tmp_path, synth_root, capsys):
+    runs = """
+runs:
+  - model: {name: gcn, hidden: 16, num_layers: 2}
+    data: {parts: [body]}
+  - model: {name: stgcn, channels: [8, 16]}
+    data: {parts: [body, face]}
+  - model: {name: resnet18}
+    train: {batch_size: 8}
+"""
+    path = write_experiment(tmp_path, synth_root, runs)
+    results = run_experiment(path)
+    assert [r.status for r in results] == ["FINISHED"] * 3
+    out = capsys.readouterr().out
+    assert "experiment tiny: best validation scores (3 runs)" in out
+    for name in ("gcn", "stgcn", "resnet18"):
+        assert f"\n{name} " in out
+    assert main(["compare", "tiny", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]) == 0
+    table = capsys.readouterr().out
+    assert "3 runs" in table and all(name in table for name in ("gcn", "stgcn", "resnet18"))
+
+
+def test_a_failing_run_is_recorded_and_the_others_still_run(tmp_path, synth_root):
+    runs = """
+runs:
+  - model: {name: skeleton_transformer, dim: 16, depth: 1, heads: 2, patch_frames: 16}
+  - model: {name: mlp, hidden: [16]}
+"""  # patch_frames 16 > window length 8: fails when it meets data, after validation
+    path = write_experiment(tmp_path, synth_root, runs)
+    results = run_experiment(path)
+    assert [r.status for r in results] == ["FAILED", "FINISHED"]
+    assert "window of 8 frames" in results[0].error
+    client = client_for(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    children, (parent,) = child_runs(client, "tiny")
+    assert sorted(r.info.status for r in children) == ["FAILED", "FINISHED"]
+    assert parent.info.status == "FAILED"
+
+
+def test_resume_after_a_killed_run_continues_from_the_last_epoch(tmp_path, synth_root):
+    path = write_experiment(tmp_path, synth_root, "", train={"epochs": 12, "max_steps_per_epoch": 2})
+    checkpoint = tmp_path / "runs" / "tiny" / "mlp" / "last.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([PYTHON, "-m", "graphemo", "run", str(path)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not checkpoint.exists():
+            detail = proc.stderr.read().decode()[-3000:] if proc.poll() is not None else "still running"
+            raise AssertionError(f"the run never wrote a checkpoint: {detail}")
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    first = torch.load(checkpoint, weights_only=True)
+    assert not first["finished"] and first["epoch"] < 12
+    run_id = first["mlflow_run_id"]
+
+    (result,) = run_experiment(path, resume=True)
+    final = torch.load(checkpoint, weights_only=True)
+    assert result.status == "FINISHED" and final["finished"] and final["epoch"] == 12
+    assert final["mlflow_run_id"] == run_id and result.run_id == run_id  # the same MLflow run goes on
+    assert len(final["history"]) == 12
+    client = client_for(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    steps = [m.step for m in client.get_metric_history(run_id, "train/loss")]
+    assert sorted(set(steps)) == list(range(1, 13))  # every epoch logged, none lost
+    assert client.get_run(run_id).info.status == "FINISHED"
+    # a finished run is not trained again on --resume
+    (again,) = run_experiment(path, resume=True)
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 12 and again.status == "FINISHED"
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, synth_root):
+    path = write_experiment(tmp_path, synth_root, "")
+    run_experiment(path)
+    (result,) = run_experiment(path, ["optim.lr=0.5"], resume=True)
+    assert result.status == "FAILED" and "different config" in result.error
+
+
+def test_sweeps_make_one_child_run_per_trial(tmp_path, synth_root):
+    pytest.importorskip("optuna")
+    sweep = """
+sweep:
+  method: optuna
+  trials: 2
+  storage: sqlite:///{db}
+  params:
+    optim.lr: {{low: 1.0e-4, high: 1.0e-2, log: true}}
+    model.dropout: [0.0, 0.5]
+""".format(db=tmp_path / "optuna.db")
+    path = write_experiment(tmp_path, synth_root, sweep, name="swept")
+    results = run_experiment(path)
+    assert len(results) == 2 and all(r.status == "FINISHED" for r in results)
+    import optuna
+
+    study = optuna.load_study(study_name="swept", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert len(study.trials) == 2
+    children, _ = child_runs(client_for(f"sqlite:///{tmp_path / 'mlflow.db'}"), "swept")
+    assert sorted(r.info.run_name for r in children) == ["mlp-t001", "mlp-t002"]
+    lrs = {float(r.data.params["optim.lr"]) for r in children}
+    assert len(lrs) == 2 and all(1e-4 <= lr <= 1e-2 for lr in lrs)
+
+
+def test_ddp_with_torchrun_on_two_cpu_processes(tmp_path, synth_root):
+    path = write_experiment(tmp_path, synth_root, "", train={"epochs": 2, "max_steps_per_epoch": 2})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = Path(PYTHON).with_name("torchrun")
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "graphemo", "run", str(path)],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    client = client_for(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    children, parents = child_runs(client, "tiny")
+    assert len(children) == 1 and len(parents) == 1  # only rank 0 tracks
+    history = client.get_metric_history(children[0].info.run_id, "train/loss")
+    assert sorted(m.step for m in history) == [1, 2]
+    checkpoint = torch.load(tmp_path / "runs" / "tiny" / "mlp" / "last.pt", weights_only=True)
+    assert checkpoint["finished"] and checkpoint["epoch"] == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.server
+def test_against_a_real_mlflow_server_on_loopback(tmp_path, synth_root):
+    port = _free_port()
+    mlflow_bin = Path(PYTHON).with_name("mlflow")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = subprocess.Popen(
+        [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "server-artifacts")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        import urllib.request
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    detail = server.stderr.read().decode()[-2000:] if server.poll() is not None else "timeout"
+                    raise AssertionError(f"mlflow server did not start: {detail}") from None
+                time.sleep(0.5)
+        path = write_experiment(tmp_path, synth_root, "", uri=uri, name="served")
+        (result,) = run_experiment(path)
+        assert result.status == "FINISHED"
+        client = client_for(uri)
+        run = client.get_run(result.run_id)
+        assert run.info.status == "FINISHED" and "best/score" in run.data.metrics
+        assert "model/bundle.pt" in artifact_paths(client, result.run_id)
+        assert any((tmp_path / "server-artifacts").rglob("bundle.pt"))  # stored by the server, not locally
+        assert not (tmp_path / "mlflow.db").exists()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        server.stderr.close()
