@@ -19,13 +19,13 @@ $(READY): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch torchvision
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,sweep,export]'
 	touch $(READY)
 
 quickstart: $(READY)
 	$(BIN)/graphemo run experiments/quickstart.yaml
 
-test: $(READY)
+test: $(READY) $(EXTRACT_READY)
 	$(BIN)/python -m ruff check graphemo tests tools
 	$(BIN)/python -m pytest -q
 

@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,8 +36,9 @@ from graphemo.keypoints.openpose import (
     OpenPoseFormatError,
     ReadProblem,
     describe_frame,
-    frame_number,
+    frame_files,
     load_json_bytes,
+    read_file_bytes,
     read_openpose_video,
     resolve_layout,
 )
@@ -75,6 +76,11 @@ class LabelSpec:
     dfew_fold: int = 1
     csv: str | None = None
     keep_other: bool = False
+
+    @property
+    def requested(self) -> bool:
+        """Whether any label source is given (an unlabelled video is then worth reporting)."""
+        return bool(self.abaw_expr or self.abaw_va or self.dfew or self.csv)
 
     def files(self) -> list[Path]:
         """Every label file these sources read (for the fingerprint)."""
@@ -122,18 +128,21 @@ class _VideoJob:
     video_id: str
     start: int
     length: int
-    keypoints_path: str
+    num_files: int
     layout: str
     max_people: int
     fps: float | None
+    check_body25: bool
+    keypoints_path: str = ""
+    keypoints_offset: int = 0  # byte offset of the data in keypoints.npy
 
 
 @dataclass
 class _VideoResult:
     video_id: str
     present: np.ndarray
-    missing_joints: int
-    visible_slots: int
+    missing_joints: int  # of the main person, in the frames where it is present
+    visible_joints: int
     problems: list[ReadProblem] = field(default_factory=list)
     error: str | None = None
 
@@ -141,51 +150,79 @@ class _VideoResult:
 # --- discovery --------------------------------------------------------------------------------
 
 
-def find_video_folders(root: str | os.PathLike[str]) -> list[tuple[Path, list[tuple[int, Path]]]]:
+def find_video_folders(root: str | os.PathLike[str]) -> list[tuple[Path, list[tuple[int, str]]]]:
     """Every folder under ``root`` that holds OpenPose ``.json`` files, with its frame files.
 
     Returns:
-        ``[(folder, [(frame_number, file), ...]), ...]`` sorted by folder path; frame files sorted by number.
+        ``[(folder, [(frame_number, file path), ...]), ...]`` sorted by folder path; frame files sorted by number.
 
     Raises:
         ValueError: two folders with the same video id, or a file name without a frame number.
     """
-    out = []
+    return [(folder, files) for folder, _, files in _walk_videos(root)]
+
+
+def _walk_videos(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str, list[tuple[int, str]]]]:
+    """``(folder, video id, frame files)`` of each video folder under ``root``, one at a time, by path."""
     seen: dict[str, Path] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        jsons = [f for f in filenames if f.endswith(".json") and not f.startswith(".")]
-        if not jsons:
+        if not any(f.endswith(".json") and not f.startswith(".") for f in filenames):
             continue
         folder = Path(dirpath)
         key = canonical_video_id(folder.name)
         if key in seen:
             raise ValueError(f"two video folders have the id {key!r}: {seen[key]} and {folder}")
         seen[key] = folder
-        numbered = {}
-        for name in jsons:
-            n = frame_number(name)
-            if n in numbered:
-                raise ValueError(f"{folder}: frame {n} appears twice ({numbered[n].name}, {name})")
-            numbered[n] = folder / name
-        out.append((folder, sorted(numbered.items())))
-    return out
+        yield folder, key, frame_files(folder)
 
 
-def infer_layout(videos: list[tuple[Path, list[tuple[int, Path]]]], sample_per_video: int = 3) -> Layout:
-    """Body model and parts from a few files of every video (first, middle, last).
+@dataclass
+class VideoFolder:
+    """A video folder found by :func:`scan_videos`: its size and a few sample files, not the list of its files
+    (which would grow with the dataset; the worker that reads the folder lists it again)."""
+
+    folder: Path
+    video_id: str
+    length: int  # highest frame number + 1
+    num_files: int
+    samples: tuple[str, ...]  # first, middle and last frame file
+
+
+def scan_videos(root: str | os.PathLike[str]) -> tuple[list[VideoFolder], str]:
+    """Every folder under ``root`` that holds OpenPose ``.json`` files, and a fingerprint of all of them.
+
+    Returns:
+        ``(videos, digest)``: the folders sorted by path, and a SHA-256 over every frame file's folder, name,
+        size and modification time. Memory does not grow with the number of files.
+
+    Raises:
+        ValueError: two folders with the same video id, or a file name without a frame number.
+    """
+    h = hashlib.sha256()
+    videos = []
+    for folder, key, files in _walk_videos(root):
+        h.update(f"{folder}\n".encode())
+        for _, path in files:
+            st = os.stat(path)
+            h.update(f"{os.path.basename(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        picks = sorted({0, len(files) // 2, len(files) - 1})
+        videos.append(VideoFolder(folder, key, files[-1][0] + 1, len(files), tuple(files[i][1] for i in picks)))
+    return videos, h.hexdigest()
+
+
+def infer_layout(videos: list[VideoFolder]) -> Layout:
+    """Body model and parts from the sample files of every video (first, middle, last).
 
     Raises:
         ValueError: no file with a person, or two body models in one dataset.
     """
     bodies: set[str] = set()
     parts: set[str] = set()
-    for _, files in videos:
-        picks = {0, len(files) // 2, len(files) - 1} if sample_per_video >= 3 else {0}
-        for i in sorted(picks):
-            path = files[i][1]
+    for video in videos:
+        for path in video.samples:
             try:
-                body, found = describe_frame(load_json_bytes(path.read_bytes(), path), path)
+                body, found = describe_frame(load_json_bytes(read_file_bytes(path), path), path)
             except OpenPoseFormatError:
                 continue
             bodies.update([body] if body else [])
@@ -197,15 +234,12 @@ def infer_layout(videos: list[tuple[Path, list[tuple[int, Path]]]], sample_per_v
     return resolve_layout(bodies.pop(), parts)
 
 
-def fingerprint(videos: list[tuple[Path, list[tuple[int, Path]]]], labels: LabelSpec, options: PrepareOptions) -> str:
-    """SHA-256 over the store format, the options and every input file's path, size and mtime."""
+def fingerprint(files_digest: str, labels: LabelSpec, options: PrepareOptions) -> str:
+    """SHA-256 over the store format, the options, the keypoint files (``files_digest`` from
+    :func:`scan_videos`) and every label file's path, size and mtime."""
     h = hashlib.sha256()
     h.update(orjson.dumps({"format": STORE_FORMAT, "options": asdict(options), "labels": asdict(labels)}))
-    for folder, files in videos:
-        h.update(str(folder).encode())
-        for _, path in files:
-            st = path.stat()
-            h.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    h.update(files_digest.encode())
     for path in labels.files():
         st = path.stat()
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -215,15 +249,24 @@ def fingerprint(videos: list[tuple[Path, list[tuple[int, Path]]]], labels: Label
 # --- labels ---------------------------------------------------------------------------------
 
 
-def load_labels(spec: LabelSpec) -> tuple[dict[str, VideoLabels], list[LabelFormatError]]:
-    """All label sources merged per canonical video id, and the files that could not be used."""
+def load_labels(spec: LabelSpec) -> tuple[dict[str, VideoLabels], list[LabelFormatError], set[str]]:
+    """All label sources merged per canonical video id.
+
+    Returns:
+        ``(labels, errors, broken)``: the labels per video, the files that could not be used, and the ids of
+        the videos whose own label file (ABAW: one file per video) is among them. Such a video gets the
+        status ``label_error``, like one whose labels do not match its frames, rather than being used with
+        part of its labels missing.
+    """
     merged: dict[str, VideoLabels] = {}
     errors: list[LabelFormatError] = []
+    broken: set[str] = set()
 
     def add(table: dict[str, VideoLabels | LabelFormatError]) -> None:
         for key, value in table.items():
             if isinstance(value, LabelFormatError):
                 errors.append(value)
+                broken.add(key)
             else:
                 merged[key] = merged[key].merged(value) if key in merged else value
 
@@ -238,36 +281,48 @@ def load_labels(spec: LabelSpec) -> tuple[dict[str, VideoLabels], list[LabelForm
                 add(reader(source))
             except LabelFormatError as exc:
                 errors.append(exc)
-    return merged, errors
+    return merged, errors, broken
 
 
 # --- building -------------------------------------------------------------------------------
 
 
 def _read_video(job: _VideoJob) -> _VideoResult:
-    """Worker: read one video folder and write its keypoints into the store's memory map."""
+    """Worker: read one video folder and write its frames (all of them, read or not) into ``keypoints.npy``."""
     problems: list[ReadProblem] = []
+    error = None
     try:
-        seq = read_openpose_video(
+        kp = read_openpose_video(
             job.folder,
             layout=job.layout,
             max_people=job.max_people,
             fps=job.fps,
             video_id=job.video_id,
             problems=problems,
-        )
+            check_body25=job.check_body25,
+        ).keypoints[: job.length]
     except (OpenPoseFormatError, ValueError) as exc:
-        return _VideoResult(job.video_id, np.zeros(job.length, bool), 0, 0, problems, error=str(exc))
-    kp = seq.keypoints[: job.length]
-    out = np.load(job.keypoints_path, mmap_mode="r+")
-    out[job.start : job.start + len(kp)] = kp
-    out.flush()
-    del out
-    mask = kp[..., 2] > 0
+        kp, error = None, str(exc)
+    if kp is not None and len(problems) >= job.num_files:
+        kp, error = None, f"{job.folder}: none of its {job.num_files} frame files could be read"
+    n = 0 if kp is None else len(kp)
+    rows = np.empty((job.length, job.max_people, get_layout(job.layout).num_joints, 3), dtype=np.float32)
+    if n:
+        rows[:n] = kp
+    rows[n:, ..., :2] = np.nan
+    rows[n:, ..., 2] = 0.0
+    fd = os.open(job.keypoints_path, os.O_WRONLY)
+    try:  # one write of this video's rows at their place in keypoints.npy
+        os.pwrite(fd, rows.tobytes(), job.keypoints_offset + rows[0].nbytes * job.start)
+    finally:
+        os.close(fd)
     present = np.zeros(job.length, bool)
-    present[: len(kp)] = mask[:, 0].any(axis=-1)
-    main = mask[:, 0][present[: len(kp)]]
-    return _VideoResult(job.video_id, present, int((~main).sum()), int(main.size), problems)
+    if not n:
+        return _VideoResult(job.video_id, present, 0, 0, problems, error=error)
+    mask = kp[:, 0, :, 2] > 0
+    present[:n] = mask.any(axis=-1)
+    main = mask[present[:n]]
+    return _VideoResult(job.video_id, present, int((~main).sum()), int(main.sum()), problems)
 
 
 def prepare_dataset(
@@ -301,10 +356,10 @@ def prepare_dataset(
     labels = labels or LabelSpec()
     options = options or PrepareOptions()
     out = Path(out)
-    videos = find_video_folders(keypoints_root)
+    videos, files_digest = scan_videos(keypoints_root)
     if not videos:
         raise ValueError(f"{keypoints_root}: no folder with OpenPose .json files found")
-    digest = fingerprint(videos, labels, options)
+    digest = fingerprint(files_digest, labels, options)
     if not force and (out / "meta.json").exists():
         try:
             existing = PreparedStore(out)
@@ -314,7 +369,7 @@ def prepare_dataset(
             pass
 
     layout = get_layout(options.layout) if options.layout != "auto" else infer_layout(videos)
-    label_table, label_errors = load_labels(labels)
+    label_table, label_errors, broken_labels = load_labels(labels)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -323,27 +378,26 @@ def prepare_dataset(
         records: list[VideoRecord] = []
         jobs: list[_VideoJob] = []
         start = 0
-        for folder, files in videos:
-            video_id = canonical_video_id(folder.name)
-            length = files[-1][0] + 1
-            records.append(VideoRecord(video_id, start, length, str(folder), fps=options.fps))
-            jobs.append(
-                _VideoJob(str(folder), video_id, start, length, "", layout.name, options.max_people, options.fps)
-            )
-            start += length
+        check_body25 = options.layout == "auto"
+        for video in videos:
+            records.append(VideoRecord(video.video_id, start, video.length, str(video.folder), fps=options.fps))
+            jobs.append(_VideoJob(str(video.folder), video.video_id, start, video.length, video.num_files,
+                                  layout.name, options.max_people, options.fps, check_body25))  # fmt: skip
+            start += video.length
         n = start
         kp_path = tmp / "keypoints.npy"
+        # Created sparse; each worker writes its own rows, so no process ever holds the whole array.
         kp = np.lib.format.open_memmap(kp_path, mode="w+", dtype=np.float32,
                                        shape=(n, options.max_people, layout.num_joints, 3))  # fmt: skip
-        kp[..., :2] = np.nan
-        kp[..., 2] = 0.0
-        kp.flush()
+        offset = int(kp.offset)
         del kp
         for job in jobs:
-            job.keypoints_path = str(kp_path)
+            job.keypoints_path, job.keypoints_offset = str(kp_path), offset
 
         results = _run_jobs(jobs, workers, tqdm(total=n, unit="frame", desc="prepare", disable=not progress))
-        problems = _finish_store(tmp, records, results, label_table, label_errors, layout, labels, options, digest)
+        problems = _finish_store(
+            tmp, records, results, label_table, label_errors, broken_labels, layout, labels, options, digest
+        )
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -380,6 +434,7 @@ def _finish_store(
     results: list[_VideoResult],
     label_table: dict[str, VideoLabels],
     label_errors: list[LabelFormatError],
+    broken_labels: set[str],
     layout: Layout,
     labels: LabelSpec,
     options: PrepareOptions,
@@ -394,7 +449,7 @@ def _finish_store(
     for record, result in zip(records, results, strict=True):
         present[record.frames] = result.present
         missing += result.missing_joints
-        visible += result.visible_slots
+        visible += result.visible_joints
         bad_files += len(result.problems)
         record.problems = len(result.problems)
         problems += [str(p) for p in result.problems]
@@ -402,9 +457,12 @@ def _finish_store(
             record.status = "unreadable"
             problems.append(result.error)
             continue
+        if record.video_id in broken_labels:
+            record.status = "label_error"  # its label file is in the problems
+            continue
         video_labels = label_table.get(record.video_id)
         if video_labels is None:
-            record.status = "unlabelled" if label_table else "ok"
+            record.status = "unlabelled" if labels.requested else "ok"
             continue
         record.split = video_labels.split
         record.clip_label = int(video_labels.clip_label)

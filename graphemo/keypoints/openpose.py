@@ -13,10 +13,13 @@ coordinates, so no model ever sees them as a position at the image corner.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import numpy as np
 import orjson
 
 from graphemo.keypoints.sequence import KeypointSequence
-from graphemo.keypoints.tracking import track_people
+from graphemo.keypoints.tracking import track_detections
 from graphemo.skeleton import Layout, get_layout, layout_name
 
 BODY_KINDS = {25: "body25", 18: "coco18"}
@@ -95,6 +98,21 @@ def load_json_bytes(raw: bytes, path: str | os.PathLike[str]) -> object:
         raise OpenPoseFormatError(path, f"{what}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a file (``Path.read_bytes`` with less overhead: this runs once per frame)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, 1 << 17)
+        if len(data) < 1 << 17:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _person_list(doc: object, path: str | os.PathLike[str]) -> list[dict]:
     if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
         raise OpenPoseFormatError(path, "no 'people' list at the top level: not OpenPose --write_json output")
@@ -160,45 +178,123 @@ def frame_from_doc(
     wrong model (COCO-18 where BODY_25 is expected), an odd-length array or a NaN/inf value raises
     :class:`OpenPoseFormatError` naming the person and the key.
     """
+    people, _, ids = detections_from_docs([doc], [path], [0], layout, keypoints_3d=keypoints_3d)
+    version = doc.get("version") if isinstance(doc, dict) else None
+    return OpenPoseFrame(people, ids, layout.name, float(version) if isinstance(version, int | float) else None)
+
+
+def detections_from_docs(
+    docs: list[object | None],
+    paths: list[str | os.PathLike[str]],
+    frames: list[int],
+    layout: Layout,
+    *,
+    keypoints_3d: bool = False,
+    problems: list[ReadProblem] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every person of many parsed documents (the frames of a video) as one stacked array.
+
+    A document that cannot be used (see :func:`frame_from_doc`) raises :class:`OpenPoseFormatError`, or,
+    when ``problems`` is given, is listed there and contributes nobody. ``None`` documents are skipped.
+
+    Args:
+        docs: parsed OpenPose documents, one per frame.
+        paths: their files (for messages).
+        frames: their frame numbers.
+        layout: the layout to read into.
+        keypoints_3d: read the ``*_3d`` arrays (4 values per joint).
+        problems: collects unusable documents instead of raising.
+
+    Returns:
+        ``(people (N, V, C) float32, frame (N,) int64, person_id (N,) int64)`` in document order; missing
+        joints have confidence 0 and NaN coordinates.
+    """
     keys = _KEYS_3D if keypoints_3d else _KEYS_2D
     stride = 4 if keypoints_3d else 3
-    people_docs = _person_list(doc, path)
     v = layout.num_joints
-    people = np.empty((len(people_docs), v, stride), dtype=np.float32)
-    ids = np.full(len(people_docs), -1, dtype=np.int64)
-    order = sorted(layout.parts.items(), key=lambda kv: kv[1][0])
-    for p, person in enumerate(people_docs):
-        ids[p] = _person_id(person.get("person_id", -1), path, p)
-        for part, (start, stop) in order:
-            values = _part_values(person, part, keys[part], path, p)
-            expect = (stop - start) * stride
-            if not values:
-                people[p, start:stop] = 0.0
-                continue
-            if len(values) != expect:
-                if part == "body":
-                    kind = _body_kind(len(values), stride, keys[part][0], path, p)
-                    raise OpenPoseFormatError(
-                        path, f"people[{p}].{keys[part][0]} is {kind} but the layout is {layout.name}"
-                    )
-                raise OpenPoseFormatError(
-                    path, f"people[{p}].{keys[part][0]} has {len(values)} values, expected {expect} or 0"
-                )
+    spans = [(part, keys[part], (stop - start) * stride)
+             for part, (start, stop) in sorted(layout.parts.items(), key=lambda kv: kv[1][0])]  # fmt: skip
+    if sum(n for *_, n in spans) != v * stride:
+        raise ValueError(f"layout {layout.name}: its parts do not cover its {v} joints")
+    empty = {n: [0.0] * n for *_, n in spans}
+    values = array("d")
+    frame_of: list[int] = []
+    ids: list[int] = []
+    first_person: list[int] = []  # per detection: its index within its document
+    for doc, path, frame in zip(docs, paths, frames, strict=True):
+        if doc is None:
+            continue
+        try:
+            row: list = []
+            found = _person_list(doc, path)
+            doc_ids = [_person_id(person.get("person_id", -1), path, p) for p, person in enumerate(found)]
+            for p, person in enumerate(found):
+                for part, part_keys, expect in spans:
+                    part_values = _part_values(person, part, part_keys, path, p)
+                    if not part_values:
+                        row += empty[expect]
+                    elif len(part_values) == expect:
+                        row += part_values
+                    else:
+                        raise _length_error(part, part_keys[0], len(part_values), expect, stride, layout, path, p)
             try:
-                people[p, start:stop] = np.asarray(values, dtype=np.float32).reshape(-1, stride)
-            except (TypeError, ValueError):
-                raise OpenPoseFormatError(path, f"people[{p}].{keys[part][0]} holds non-numbers") from None
-    if not np.isfinite(people).all():
-        p, j, _ = np.argwhere(~np.isfinite(people))[0]
-        part = next(name for name, (a, b) in layout.parts.items() if a <= j < b)
-        raise OpenPoseFormatError(
-            path, f"people[{p}].{keys[part][0]} holds NaN or inf (joint {j - layout.parts[part][0]})"
-        )
+                values += array("d", row)
+            except (TypeError, OverflowError):
+                raise _non_number_error(found, spans, path) from None
+        except OpenPoseFormatError as exc:
+            if problems is None:
+                raise
+            problems.append(ReadProblem(str(path), exc.reason))
+            continue
+        frame_of += [frame] * len(found)
+        ids += doc_ids
+        first_person += range(len(found))
+    with np.errstate(over="ignore"):
+        people = np.frombuffer(values, dtype=np.float64).astype(np.float32).reshape(-1, v, stride)
+    frame_index = np.asarray(frame_of, dtype=np.int64)
+    person_ids = np.asarray(ids, dtype=np.int64)
+    finite = np.isfinite(people).all(axis=(1, 2))
+    if not finite.all():
+        path_of = {f: pth for f, pth, d in zip(frames, paths, docs, strict=True) if d is not None}
+        bad_frames = []
+        for r in np.flatnonzero(~finite):
+            j = int(np.argwhere(~np.isfinite(people[r]))[0][0])
+            part = next(name for name, (a, b) in layout.parts.items() if a <= j < b)
+            error = OpenPoseFormatError(
+                path_of[int(frame_index[r])],
+                f"people[{first_person[r]}].{keys[part][0]} holds NaN or inf (joint {j - layout.parts[part][0]})",
+            )
+            if problems is None:
+                raise error
+            if int(frame_index[r]) not in bad_frames:
+                bad_frames.append(int(frame_index[r]))
+                problems.append(ReadProblem(error.path, error.reason))
+        keep = ~np.isin(frame_index, bad_frames)
+        people, frame_index, person_ids = people[keep], frame_index[keep], person_ids[keep]
     missing = people[..., -1] <= 0
     people[..., -1][missing] = 0.0
     people[..., :-1][missing] = np.nan
-    version = doc.get("version") if isinstance(doc, dict) else None
-    return OpenPoseFrame(people, ids, layout.name, float(version) if isinstance(version, int | float) else None)
+    return people, frame_index, person_ids
+
+
+def _length_error(
+    part: str, key: str, n: int, expect: int, stride: int, layout: Layout, path: str | os.PathLike[str], p: int
+) -> OpenPoseFormatError:
+    if part == "body":
+        kind = _body_kind(n, stride, key, path, p)  # raises for odd lengths and unknown models
+        return OpenPoseFormatError(path, f"people[{p}].{key} is {kind} but the layout is {layout.name}")
+    return OpenPoseFormatError(path, f"people[{p}].{key} has {n} values, expected {expect} or 0")
+
+
+def _non_number_error(people: list[dict], spans: list, path: str | os.PathLike[str]) -> OpenPoseFormatError:
+    """The error for the first person and key whose array holds something other than numbers."""
+    for p, person in enumerate(people):
+        for part, part_keys, _ in spans:
+            try:
+                array("d", _part_values(person, part, part_keys, path, p))
+            except (TypeError, OverflowError):
+                return OpenPoseFormatError(path, f"people[{p}].{part_keys[0]} holds non-numbers")
+    return OpenPoseFormatError(path, "a keypoint array holds non-numbers")
 
 
 def _person_id(value: object, path: str | os.PathLike[str], p: int) -> int:
@@ -236,7 +332,8 @@ def check_body25_order(people: Iterable[np.ndarray], source: str | os.PathLike[s
             source,
             f"25 points per person, but joint 1 is not between joints 2 and 5 in {misfits} of {fits + misfits} "
             "people: this is not BODY_25 (where 1 is the neck between the shoulders 2 and 5; BODY_25B, for one, "
-            "has the eyes at 1 and 2). Pass layout='body25' to read it as BODY_25 anyway.",
+            "has the eyes at 1 and 2). Pass layout='body25' (graphemo prepare --layout body25) to read it as "
+            "BODY_25 anyway.",
         )
 
 
@@ -301,14 +398,23 @@ def list_frame_files(folder: str | os.PathLike[str]) -> list[tuple[int, Path]]:
     Raises:
         ValueError: a file name without a frame number, or two files with the same number.
     """
-    found: dict[int, Path] = {}
+    return [(n, Path(path)) for n, path in frame_files(folder)]
+
+
+def frame_files(folder: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """:func:`list_frame_files` with plain string paths (cheaper for folders of many thousand files)."""
+    found: dict[int, str] = {}
     with os.scandir(folder) as it:
         for entry in it:
-            if entry.name.endswith(".json") and entry.is_file():
-                n = frame_number(entry.name)
+            name = entry.name
+            if name.endswith(".json") and not name.startswith(".") and entry.is_file():
+                match = _FRAME_NUMBER.search(name)
+                if not match:
+                    frame_number(name)  # raises with the message
+                n = int(match.group(1))
                 if n in found:
-                    raise ValueError(f"{folder}: frame {n} appears twice ({found[n].name}, {entry.name})")
-                found[n] = Path(entry.path)
+                    raise ValueError(f"{folder}: frame {n} appears twice ({Path(found[n]).name}, {name})")
+                found[n] = entry.path
     return sorted(found.items())
 
 
@@ -320,6 +426,7 @@ def read_openpose_video(
     fps: float | None = None,
     video_id: str | None = None,
     problems: list[ReadProblem] | None = None,
+    check_body25: bool | None = None,
 ) -> KeypointSequence:
     """Read a folder of per-frame OpenPose files into one tracked :class:`KeypointSequence`.
 
@@ -335,6 +442,8 @@ def read_openpose_video(
         video_id: defaults to the folder name.
         problems: if given, unreadable files are appended here (and read as frames with nobody) instead of
             raising.
+        check_body25: refuse 25-point bodies that are not in BODY_25 order (see :func:`check_body25_order`);
+            default: only when ``layout="auto"``.
 
     Returns:
         ``KeypointSequence`` with ``keypoints`` ``(T, M, V, 3)``.
@@ -343,43 +452,80 @@ def read_openpose_video(
         OpenPoseFormatError / ValueError: bad file (when ``problems`` is None) or an empty folder.
     """
     folder = Path(folder)
-    files = list_frame_files(folder)
+    files = frame_files(folder)
     if not files:
         raise ValueError(f"{folder}: no OpenPose .json files")
+    numbers, paths = [n for n, _ in files], [p for _, p in files]
+    check_order = layout == "auto" if check_body25 is None else check_body25
+    with _gc_paused():
+        detections, spec = _read_detections(folder, numbers, paths, layout, problems)
+    return _sequence(*detections, numbers[-1] + 1, spec, max_people, fps, video_id or folder.name, check_order, folder)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: parsed JSON is many small acyclic objects, which it would scan
+    over and over (about a tenth of the reading time) without freeing any."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_detections(
+    folder: Path, numbers: list[int], paths: list[str], layout: str, problems: list[ReadProblem] | None
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], Layout]:
+    """Every detection of a video's files (see :func:`detections_from_docs`) and the layout read into."""
+    if layout == "auto":  # the layout depends on every frame: parse them all first
+        bodies: set[str] = set()
+        parts: set[str] = set()
+        docs = _load_docs(paths, problems, describe=(bodies, parts))
+        if len(bodies) > 1:
+            raise OpenPoseFormatError(folder, f"frames mix body models {sorted(bodies)}; pass layout= explicitly")
+        spec = resolve_layout(next(iter(bodies), "body25"), parts, layout)
+        detections = detections_from_docs(docs, paths, numbers, spec, problems=problems)
+    else:  # convert chunk by chunk, so that parsed JSON never piles up for a long video
+        spec = get_layout(layout)
+        chunks = [
+            detections_from_docs(_load_docs(paths[i : i + _CHUNK], problems), paths[i : i + _CHUNK],
+                                 numbers[i : i + _CHUNK], spec, problems=problems)
+            for i in range(0, len(paths), _CHUNK)
+        ]  # fmt: skip
+        detections = tuple(np.concatenate(arrays) for arrays in zip(*chunks, strict=True))
+    return detections, spec
+
+
+_CHUNK = 256  # frames parsed before their conversion to arrays
+
+
+def _load_docs(
+    paths: list[str], problems: list[ReadProblem] | None, describe: tuple[set, set] | None = None
+) -> list[object | None]:
+    """Parse files (``None`` for one that fails, listed in ``problems``); with ``describe``, also collect the
+    body models and parts found (see :func:`describe_frame`) into its two sets."""
     docs: list[object | None] = []
-    bodies: set[str] = set()
-    parts: set[str] = set()
-    for _, path in files:
+    for path in paths:
         try:
-            doc = load_json_bytes(path.read_bytes(), path)
-            body, found = describe_frame(doc, path)
+            doc = load_json_bytes(read_file_bytes(path), path)
+            if describe is not None:
+                body, found = describe_frame(doc, path)
+                describe[0].update([body] if body else [])
+                describe[1].update(found)
         except OpenPoseFormatError as exc:
             if problems is None:
                 raise
             problems.append(ReadProblem(str(path), exc.reason))
-            doc, body, found = None, None, set()
+            doc = None
         docs.append(doc)
-        bodies.update([body] if body else [])
-        parts |= found
-    if layout == "auto" and len(bodies) > 1:
-        raise OpenPoseFormatError(folder, f"frames mix body models {sorted(bodies)}; pass layout= explicitly")
-    spec = resolve_layout(next(iter(bodies), "body25"), parts, layout)
-    return sequence_from_docs(
-        [n for n, _ in files],
-        [p for _, p in files],
-        docs,
-        spec,
-        max_people=max_people,
-        fps=fps,
-        video_id=video_id or folder.name,
-        check_order=layout == "auto",
-        problems=problems,
-    )
+    return docs
 
 
 def sequence_from_docs(
     numbers: list[int],
-    paths: list[Path],
+    paths: list[str | os.PathLike[str]],
     docs: list[object | None],
     layout: Layout,
     *,
@@ -391,24 +537,26 @@ def sequence_from_docs(
 ) -> KeypointSequence:
     """Assemble parsed documents (``None`` = unreadable frame) into a tracked sequence (see
     :func:`read_openpose_video`)."""
-    t_len = max(numbers) + 1
-    v = layout.num_joints
-    frames = [np.zeros((0, v, 3), np.float32)] * t_len
-    ids = [np.zeros(0, np.int64)] * t_len
-    for n, path, doc in zip(numbers, paths, docs, strict=True):
-        if doc is None:
-            continue
-        try:
-            frame = frame_from_doc(doc, path, layout)
-        except OpenPoseFormatError as exc:
-            if problems is None:
-                raise
-            problems.append(ReadProblem(str(path), exc.reason))
-            continue
-        frames[n], ids[n] = frame.people, frame.person_ids
-    if check_order and layout.parts["body"][1] == 25:
-        check_body25_order((f for f in frames if len(f)), paths[0].parent)
-    keypoints = track_people(frames, ids, layout, max_people=max_people)
+    people, frame_index, ids = detections_from_docs(docs, paths, numbers, layout, problems=problems)
+    return _sequence(people, frame_index, ids, max(numbers) + 1, layout, max_people, fps, video_id, check_order,
+                     Path(paths[0]).parent)  # fmt: skip
+
+
+def _sequence(
+    people: np.ndarray,
+    frame_index: np.ndarray,
+    ids: np.ndarray,
+    num_frames: int,
+    layout: Layout,
+    max_people: int,
+    fps: float | None,
+    video_id: str,
+    check_order: bool,
+    source: str | os.PathLike[str],
+) -> KeypointSequence:
+    if check_order and layout.parts["body"][1] == 25 and len(people):
+        check_body25_order([people], source)
+    keypoints = track_detections(people, frame_index, ids, num_frames, layout, max_people=max_people)
     return KeypointSequence(keypoints=keypoints, layout=layout.name, video_id=video_id, fps=fps)
 
 

@@ -636,7 +636,6 @@ def _controls(rng: np.random.Generator, plan: EmotionPlan, va: np.ndarray, perso
     t = np.arange(t_len) / fps
     weights, signed = _expression_weights(plan, rng.uniform(0.2, 0.6) * fps / 2)
     valence, arousal = va[:, 0], va[:, 1]
-    weights * person.body_expressiveness
     side_cols = np.isin(np.array(POSTURE_COLUMNS), SIDE_COLUMNS)
     posture = person.habit + np.where(side_cols, signed @ POSTURE, weights @ POSTURE) * person.body_expressiveness
     posture += 0.03 * _smooth_noise(rng, posture.shape, 2.0 * fps)

@@ -1,6 +1,7 @@
 """The distance between two frames of one person, shared by every strategy and by the redundancy report.
 
-Definition (poses normalised by :func:`graphemo.graphs.normalize_pose`, so in shoulder widths)::
+Definition (poses normalised by :meth:`graphemo.subsampling.SubsampleSpec.distance_pose`, so in shoulder
+widths)::
 
     d(a, b) = sqrt( mean over joints j visible in both a and b of |p_a[j] - p_b[j]|² )
 
@@ -27,15 +28,37 @@ from graphemo.skeleton import Layout, get_layout
 PART_ALIASES: dict[str, tuple[str, ...]] = {"hands": ("hand_left", "hand_right")}
 
 
+def part_joints(layout: Layout | str, parts: Sequence[str]) -> np.ndarray:
+    """``(V',)`` int64 joint indices of some parts of a layout, concatenated in the order given.
+
+    Args:
+        layout: the layout (or its registry name).
+        parts: part names in the layout (``body``, ``face``, ``hand_left``, ``hand_right``, ``hand``, or
+            ``hands`` for both hands).
+
+    Raises:
+        ValueError: no part, or a part the layout does not have.
+    """
+    spec = get_layout(layout) if isinstance(layout, str) else layout
+    if isinstance(parts, str):
+        raise TypeError(f"parts must be a sequence of part names, e.g. ({parts!r},), not a string")
+    names = [name for part in parts for name in PART_ALIASES.get(part, (part,))]
+    if not names:
+        raise ValueError("parts is empty: name at least one part, or pass parts=None for every joint")
+    missing = [name for name in names if name not in spec.parts]
+    if missing:
+        raise ValueError(f"layout {spec.name} has no part {missing[0]!r} (it has {', '.join(spec.parts)})")
+    return np.concatenate([np.arange(spec.num_joints)[spec.part_slice(name)] for name in names]).astype(np.int64)
+
+
 def pose_features(pose: np.ndarray, layout: Layout | str, parts: Sequence[str] | None = ("body",)) -> np.ndarray:
     """Restrict poses to some parts of their layout (the joints the distance is measured on).
 
     Args:
         pose: ``(..., V, 3)`` normalised ``(x, y, confidence)`` with ``V = layout.num_joints``.
         layout: the layout of ``V`` (or its registry name).
-        parts: part names in the layout (``body``, ``face``, ``hand_left``, ``hand_right``, or ``hands``
-            for both hands), concatenated in this order; ``None`` keeps every joint. Note that the face's
-            70 points outnumber the body's 25 and dominate an RMS over both.
+        parts: part names in the layout (see :func:`part_joints`), concatenated in this order; ``None`` keeps
+            every joint. Note that the face's 70 points outnumber the body's 25 and dominate an RMS over both.
 
     Returns:
         ``(..., V', 3)`` float32 with the selected joints.
@@ -46,13 +69,7 @@ def pose_features(pose: np.ndarray, layout: Layout | str, parts: Sequence[str] |
         raise ValueError(f"pose must be (..., {spec.num_joints}, 3) for layout {spec.name}, got {pose.shape}")
     if parts is None:
         return pose
-    if isinstance(parts, str):
-        raise TypeError(f"parts must be a sequence of part names, e.g. ({parts!r},), not a string")
-    names = [name for part in parts for name in PART_ALIASES.get(part, (part,))]
-    if not names:
-        raise ValueError("parts is empty: name at least one part, or pass parts=None for every joint")
-    index = np.concatenate([np.arange(spec.num_joints)[spec.part_slice(name)] for name in names])
-    return pose[..., index, :]
+    return pose[..., part_joints(spec, parts), :]
 
 
 def check_pose(pose: np.ndarray) -> np.ndarray:
@@ -135,15 +152,23 @@ def embed_pose(pose: np.ndarray) -> PoseEmbedding:
     arr = check_pose(pose)
     visible = arr[..., 2] > 0
     mask = visible.astype(np.float64)
-    xy = np.where(visible[..., None], arr[..., :2], 0.0)
-    seen = mask.sum(axis=0)
-    centre = xy.sum(axis=0) / np.maximum(seen, 1.0)[:, None]
-    xy = np.where(visible[..., None], xy - centre, 0.0)
-    x, y = xy[..., 0], xy[..., 1]
-    s = (x * x + y * y) * mask
-    terms = np.concatenate([mask, s, x, y], axis=1)
-    partner = np.concatenate([s, mask, -2.0 * x, -2.0 * y], axis=1)
-    return PoseEmbedding(np.ascontiguousarray(terms), np.ascontiguousarray(partner), mask)
+    t, v = mask.shape
+    x = np.where(visible, arr[..., 0], 0.0)
+    y = np.where(visible, arr[..., 1], 0.0)
+    seen = np.maximum(mask.sum(axis=0), 1.0)
+    x -= x.sum(axis=0) / seen
+    y -= y.sum(axis=0) / seen
+    x *= mask
+    y *= mask
+    terms, partner = np.empty((t, 4 * v)), np.empty((t, 4 * v))
+    s = terms[:, v : 2 * v]
+    np.multiply(x, x, out=s)
+    s += y * y
+    terms[:, :v], terms[:, 2 * v : 3 * v], terms[:, 3 * v :] = mask, x, y
+    partner[:, :v], partner[:, v : 2 * v] = s, mask
+    np.multiply(x, -2.0, out=partner[:, 2 * v : 3 * v])
+    np.multiply(y, -2.0, out=partner[:, 3 * v :])
+    return PoseEmbedding(terms, partner, mask)
 
 
 def frame_distances(pose: np.ndarray, rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> np.ndarray:

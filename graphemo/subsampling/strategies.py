@@ -15,11 +15,11 @@ Strategies (registry :data:`STRATEGIES`, see :func:`select_frames`):
 - ``every_nth``: evenly spaced eligible frames (the baseline: it spends its budget on static repeats).
 - ``motion``: one pass; keep the first eligible frame, then each frame whose distance to the last kept
   frame exceeds ``threshold``. Linear time; :class:`MotionGate` is the same rule one frame at a time for
-  streams. With a ``ratio``/``count`` budget the threshold is found by bisection, see
-  :func:`calibrate_motion`.
+  streams. With a ``ratio``/``count`` budget the threshold is searched for, see :func:`calibrate_motion`.
 - ``kcenter``: greedy farthest-point selection (Gonzalez): start from the most visible eligible frame, then
   repeatedly keep the frame farthest from all kept ones. It minimises, within a factor 2, the coverage
-  radius (the largest distance from a dropped frame to its nearest kept one) for the budget.
+  radius (the largest distance from a dropped frame to its nearest kept one) for the budget; the bound
+  is exact for a metric, i.e. when the frames show the same joints.
 
 Distances are :mod:`graphemo.subsampling.distance`'s masked RMS joint displacement. Everything is
 deterministic; ties go to the lowest frame index.
@@ -64,50 +64,79 @@ def _every_nth(emb: PoseEmbedding, eligible: np.ndarray, *, n: int | None = None
 def _kcenter(emb: PoseEmbedding, eligible: np.ndarray, *, count: int) -> np.ndarray:
     if count == 0:
         return np.empty(0, dtype=np.int64)
-    terms, mask = emb.terms[eligible], emb.mask[eligible]
-    partner, partner_mask = emb.partner[eligible], mask
-    visible = mask.sum(axis=1)
+    # float32 halves the memory traffic of the two products per step (the loop is bandwidth-bound); the
+    # centred coordinates are O(1) shoulder widths, so distances keep ~1e-6 relative precision, far below
+    # what separates a farthest frame from the rest. The report measures in float64.
+    terms = emb.terms[eligible].astype(np.float32)
+    partner = emb.partner[eligible].astype(np.float32)
+    mask = emb.mask[eligible].astype(np.float32)
     chosen = np.empty(count, dtype=np.int64)
-    chosen[0] = int(np.argmax(visible))  # first maximum = lowest index among the most visible frames
-    nearest = np.full(len(eligible), np.inf)
-    for i in range(1, count):
-        k = chosen[i - 1]
-        num = terms @ partner[k]
-        shared = mask @ partner_mask[k]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d2 = np.where(shared > 0, np.maximum(num, 0.0) / shared, np.inf)
-        np.minimum(nearest, d2, out=nearest)
-        nearest[k] = -1.0  # stays below any distance: never chosen twice
-        chosen[i] = int(np.argmax(nearest))
+    chosen[0] = int(np.argmax(mask.sum(axis=1)))  # first maximum = lowest index among the most visible frames
+    nearest = np.full(len(eligible), np.inf, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(1, count):
+            k = chosen[i - 1]
+            d2 = terms @ partner[k]
+            np.maximum(d2, 0.0, out=d2)
+            np.divide(d2, mask @ mask[k], out=d2)  # no shared joint: x/0 = inf or 0/0 = NaN, both ignored by fmin
+            np.fmin(nearest, d2, out=nearest)
+            nearest[k] = -1.0  # stays below any distance: never chosen twice
+            chosen[i] = int(np.argmax(nearest))
     return np.sort(chosen)
 
 
-def _motion_pass(
-    emb: PoseEmbedding, eligible: np.ndarray, sq_threshold: float, limit: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The single motion pass, vectorised over look-ahead blocks (same result as frame by frame).
+# Squared distances up to this are rounding noise of the expansion (1e-6 shoulder widths RMS): "not moved".
+_SQ_EPS = 1e-12
 
-    Returns positions of kept frames in ``eligible`` and each one's squared distance to the previous kept
+
+@dataclass(frozen=True)
+class _Rows:
+    """The embedding rows of the eligible frames, contiguous, so that a window is a view, not a copy."""
+
+    terms: np.ndarray
+    partner: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def of(cls, emb: PoseEmbedding, eligible: np.ndarray) -> _Rows:
+        return cls(emb.terms[eligible], emb.partner[eligible], emb.mask[eligible])
+
+
+def _motion_pass(rows: _Rows, sq_threshold: float, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The single motion pass, vectorised over look-ahead windows (same result as frame by frame).
+
+    Returns positions of kept frames among the rows and each one's squared distance to the previous kept
     frame (``inf`` for the first). Stops early once more than ``limit`` frames are kept.
     """
-    e = len(eligible)
+    e = len(rows.mask)
     if e == 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
     kept, jumps = [0], [np.inf]
+    bar = sq_threshold + _SQ_EPS
     last, pos, window = 0, 1, 16
     while pos < e and (limit is None or len(kept) <= limit):
         stop = min(e, pos + window)
-        d2 = emb.sq_distances_to(eligible[last], eligible[pos:stop])
-        over = np.flatnonzero(d2 > sq_threshold)
-        if len(over) == 0:
+        num = rows.terms[pos:stop] @ rows.partner[last]
+        shared = rows.mask[pos:stop] @ rows.mask[last]
+        moved = (num > bar * shared) | (shared == 0)  # no shared joint: infinitely far
+        i = int(moved.argmax())
+        if not moved[i]:
             pos, window = stop, window * 2
             continue
-        hit = pos + int(over[0])
+        hit = pos + i
         kept.append(hit)
-        jumps.append(float(d2[over[0]]))
+        jumps.append(float(num[i] / shared[i]) if shared[i] > 0 else math.inf)
         window = max(16, 2 * (hit - last))
         last, pos = hit, hit + 1
     return np.asarray(kept, dtype=np.int64), np.asarray(jumps)
+
+
+def _path_length(rows: _Rows) -> float:
+    """Sum of the distances between consecutive rows (those that share a joint)."""
+    num = np.einsum("ij,ij->i", rows.terms[:-1], rows.partner[1:])
+    shared = np.einsum("ij,ij->i", rows.mask[:-1], rows.mask[1:])
+    ok = shared > 0
+    return float(np.sqrt(np.maximum(num[ok], 0.0) / shared[ok]).sum())
 
 
 def calibrate_motion(
@@ -115,55 +144,95 @@ def calibrate_motion(
 ) -> tuple[float, np.ndarray]:
     """Find the motion threshold that keeps ``count`` of the eligible frames.
 
-    Bisection on the threshold for the largest one that still keeps at least ``count`` frames (the kept
-    count falls, not always strictly monotonically, as the threshold rises); then, if that keeps a few
-    too many, the kept frames that moved least since their predecessor are dropped (never the first).
-    Trade-off: up to ``iterations`` passes instead of one, and the result is no longer a pure
-    single-threshold selection when trimmed; ``motion`` with ``threshold=`` stays one linear pass.
-    Frames identical to the last kept one are never kept, so a video with fewer than ``count`` distinct
-    poses keeps fewer frames.
+    The kept count falls as the threshold rises, roughly like ``1 / threshold`` but not monotonically
+    (it can flip between e.g. 292 and 302 at the same threshold to four digits). The search starts from
+    ``path length / count``, keeps a bracket ``[lo, hi]`` (``lo`` keeps too many, ``hi`` too few) and
+    steps by interpolation in log-log space, safeguarded towards the bracket's middle (the middle itself
+    when a pass was cut short). It stops at a threshold that keeps ``count`` to ``count + count // 50``
+    frames, or when the bracket is within 0.01 % of the threshold, and then drops the surplus kept frames
+    that moved least since their predecessor (never the first). Trade-off: a handful of passes instead
+    of one, and the result is not always a pure single-threshold selection; ``motion`` with
+    ``threshold=`` stays one linear pass. Frames that did not move since the last kept one are never
+    kept, so a video with fewer than ``count`` distinct poses keeps fewer frames.
 
     Args:
         emb: the video's embedding.
         eligible: ``(E,)`` frame indices that may be kept.
         count: frames to keep, ``0 <= count <= E``.
-        iterations: bisection steps at most.
+        iterations: passes at most in the search.
 
     Returns:
         ``(threshold, positions into eligible)``.
     """
     if count == 0 or len(eligible) == 0:
         return math.inf, np.empty(0, dtype=np.int64)
+    rows = _Rows.of(emb, eligible)
+    most = count + count // 50
+    limit = count + count // 2 + 16  # a pass that keeps more is cut short: the threshold is too low anyway
+
+    def run(sq: float, cut: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        return _motion_pass(rows, sq, limit if cut else None)
+
+    result = _motion_pass(rows, 0.0, most)
+    if len(result[0]) <= most:  # at most `count` distinct moves: keep every one
+        return 0.0, _trim(*result, count)
+    lo, n_lo = 0.0, len(result[0])
     from_first = emb.sq_distances_to(eligible[0], eligible)
     finite = from_first[np.isfinite(from_first)]
-    lo, hi = 0.0, float(finite.max()) if len(finite) else 0.0
-    best_sq = lo
-    if len(_motion_pass(emb, eligible, lo, limit=count)[0]) > count:
-        kept_hi, _ = _motion_pass(emb, eligible, hi, limit=count)
-        if len(kept_hi) >= count:  # even the loosest threshold keeps enough (frames with no shared joint)
-            best_sq = hi
+    hi = float(np.sqrt(finite.max())) if len(finite) else 0.0
+    n_hi = len(run(hi * hi)[0]) if hi > 0 else n_lo
+    for _ in range(8):  # the farthest frame from the first is not the widest move: widen until too few
+        if n_hi < count or hi == 0:
+            break
+        if n_hi <= most:
+            return hi, _trim(*run(hi * hi, cut=False), count)
+        lo, n_lo, hi = hi, n_hi, 2 * hi
+        n_hi = len(run(hi * hi)[0])
+    if n_hi >= count:  # even the loosest threshold keeps too many (frames that share no joint)
+        return hi, _trim(*run(hi * hi, cut=False), count)
+    target = count + count // 100
+    theta = min(max(_path_length(rows) / target, lo), hi)
+    best = None
+    for _ in range(iterations):
+        if not lo < theta < hi:
+            theta = 0.5 * (lo + hi) if lo == 0 else math.sqrt(lo * hi)
+        result = run(theta * theta)
+        k = len(result[0])
+        if count <= k <= most:
+            best = result
+            break
+        if k > most:
+            lo, n_lo = theta, k
         else:
-            for _ in range(iterations):
-                mid = 0.5 * (lo + hi)
-                kept, _ = _motion_pass(emb, eligible, mid, limit=count)
-                if len(kept) >= count:
-                    lo, best_sq = mid, mid
-                    if len(kept) == count:
-                        break
-                else:
-                    hi = mid
-    kept, jumps = _motion_pass(emb, eligible, best_sq)
-    if len(kept) > count:
-        order = np.argsort(jumps[1:], kind="stable")[: len(kept) - count] + 1
-        kept = np.delete(kept, order)
-    return math.sqrt(best_sq), kept
+            hi, n_hi = theta, k
+        if hi - lo <= 1e-4 * hi:
+            break
+        if lo == 0:  # count ~ 1 / threshold
+            theta = hi * max(n_hi, 1) / target
+        elif n_lo > limit:  # that pass was cut short: its count says little
+            theta = math.sqrt(lo * hi)
+        else:
+            f = math.log(n_lo / target) / math.log(n_lo / max(n_hi, 1))
+            theta = lo * (hi / lo) ** min(max(f, 0.1), 0.9)
+    if best is None:
+        theta = lo
+        best = run(lo * lo, cut=False)
+    return theta, _trim(*best, count)
+
+
+def _trim(kept: np.ndarray, jumps: np.ndarray, count: int) -> np.ndarray:
+    """Drop the surplus kept frames (beyond ``count``) that moved least since their predecessor."""
+    if len(kept) <= count:
+        return kept
+    order = np.argsort(jumps[1:], kind="stable")[: len(kept) - count] + 1
+    return np.delete(kept, order)
 
 
 def _motion(
     emb: PoseEmbedding, eligible: np.ndarray, *, threshold: float | None = None, count: int | None = None
 ) -> np.ndarray:
     if threshold is not None:
-        return _motion_pass(emb, eligible, threshold * threshold)[0]
+        return _motion_pass(_Rows.of(emb, eligible), threshold * threshold)[0]
     assert count is not None
     return calibrate_motion(emb, eligible, count)[1]
 
@@ -311,7 +380,7 @@ class MotionGate:
             shared = visible & (self._last[:, 2] > 0)
             if shared.any():
                 diff = arr[shared, :2] - self._last[shared, :2]
-                if float(np.mean((diff * diff).sum(axis=1))) <= self.threshold**2:
+                if float(np.mean((diff * diff).sum(axis=1))) <= self.threshold**2 + _SQ_EPS:
                     return False
         self._last = arr
         return True
