@@ -19,7 +19,7 @@ $(READY): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch torchvision
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,sweep,export]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,sweep,export,team]'
 	touch $(READY)
 
 quickstart: $(READY)

@@ -232,42 +232,121 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL cluster on loopback (skipped when the server binaries or the driver are absent)."""
+    import shutil
+    import tempfile
+
+    pytest.importorskip("psycopg2", reason="PostgreSQL driver absent (pip install -e '.[team]')")
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as the postgres (or nobody) user
+        import pwd
+
+        user = next((u for u in ("postgres", "nobody") if _user_exists(pwd, u)), None)
+        if user is None or not shutil.which("runuser"):
+            pytest.skip("running as root without a postgres/nobody user and runuser")
+        as_user = ["runuser", "-u", user, "--"]
+    home = Path(tempfile.mkdtemp(prefix="graphemo-pg-"))  # pytest's tmp_path is private to root
+    if as_user:
+        shutil.chown(home, as_user[2])
+    data, port = home / "pg", _free_port()
+    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "mlflow"], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    options = f"-k {home} -p {port} -c listen_addresses=127.0.0.1"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(home / "pg.log"), "-w", "start"],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    try:
+        import psycopg2
+
+        connection = psycopg2.connect(host="127.0.0.1", port=port, user="mlflow", dbname="postgres")
+        connection.autocommit = True
+        connection.cursor().execute("CREATE DATABASE mlflow")
+        connection.close()
+        yield f"postgresql+psycopg2://mlflow@127.0.0.1:{port}/mlflow"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _user_exists(pwd, name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def start_mlflow_server(backend: str, artifacts: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """A real ``mlflow server`` (1 worker, no job runner) on a free loopback port; returns it once healthy."""
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    command = [str(Path(PYTHON).with_name("mlflow")), "server", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1", "--backend-store-uri", backend, "--artifacts-destination", str(artifacts)]  # fmt: skip
+    with open(log, "wb") as sink:
+        server = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                if response.status == 200:
+                    return server, uri
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                stop_server(server)
+                raise AssertionError(f"mlflow server did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.5)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def check_served_run(tmp_path: Path, synth_root: Path, uri: str) -> None:
+    """Run a tiny experiment against the server at ``uri`` and read it back through the client."""
+    path = write_experiment(tmp_path, synth_root, "", uri=uri, name="served")
+    (result,) = run_experiment(path)
+    assert result.status == "FINISHED"
+    client = client_for(uri)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED" and "best/score" in run.data.metrics
+    assert run.data.params["model.name"] == "mlp"
+    assert "model/bundle.pt" in artifact_paths(client, result.run_id)
+    assert any((tmp_path / "server-artifacts").rglob("bundle.pt"))  # uploaded to the server, not written locally
+    assert not (tmp_path / "mlflow.db").exists()
+    from graphemo.inference.bundle import load_bundle
+
+    bundle = load_bundle(f"runs:/{result.run_id}/model", tracking_uri=uri)  # the bundle comes back over HTTP
+    assert bundle.model == "mlp" and bundle.metadata["run_id"] == result.run_id
+
+
 @pytest.mark.server
 def test_against_a_real_mlflow_server_on_loopback(tmp_path, synth_root):
-    port = _free_port()
-    mlflow_bin = Path(PYTHON).with_name("mlflow")
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    server = subprocess.Popen(
-        [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", str(tmp_path / "server-artifacts")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
+    server, uri = start_mlflow_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server-artifacts",
+                                      tmp_path / "server.log")  # fmt: skip
     try:
-        import urllib.request
-
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    detail = server.stderr.read().decode()[-2000:] if server.poll() is not None else "timeout"
-                    raise AssertionError(f"mlflow server did not start: {detail}") from None
-                time.sleep(0.5)
-        path = write_experiment(tmp_path, synth_root, "", uri=uri, name="served")
-        (result,) = run_experiment(path)
-        assert result.status == "FINISHED"
-        client = client_for(uri)
-        run = client.get_run(result.run_id)
-        assert run.info.status == "FINISHED" and "best/score" in run.data.metrics
-        assert "model/bundle.pt" in artifact_paths(client, result.run_id)
-        assert any((tmp_path / "server-artifacts").rglob("bundle.pt"))  # stored by the server, not locally
-        assert not (tmp_path / "mlflow.db").exists()
+        check_served_run(tmp_path, synth_root, uri)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        server.stderr.close()
+        stop_server(server)
+
+
+@pytest.mark.server
+def test_against_a_real_mlflow_server_backed_by_postgresql(tmp_path, synth_root, postgres_url):
+    server, uri = start_mlflow_server(postgres_url, tmp_path / "server-artifacts", tmp_path / "server.log")
+    try:
+        check_served_run(tmp_path, synth_root, uri)
+        import psycopg2
+
+        with psycopg2.connect(postgres_url.replace("+psycopg2", "")) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM runs WHERE status = 'FINISHED'")
+            assert cursor.fetchone()[0] == 2  # the run and its parent, stored in PostgreSQL
+    finally:
+        stop_server(server)
