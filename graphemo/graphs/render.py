@@ -10,9 +10,11 @@ shoulder width at 224 px. ``span=3, neck_at=(0.5, 0.4)`` frames the upper body a
 Colours are the layout's (OpenPose's palette: BODY_25 limb colours, white face, coloured hand fingers).
 A bone is drawn in its colour; a joint takes the colour of a bone that ends at it (OpenPose colours a bone
 by its second joint), else of one that starts at it. Joints whose confidence is 0 (missing) are not drawn,
-nor any bone touching them. Drawing is OpenCV: one ``polylines`` call per colour (dots are zero-length
-thick lines), so a 224 px image takes tens of microseconds. Images are RGB ``uint8``; torch is imported
-only by :func:`image_tensor` and :func:`normalize_image`.
+nor any bone touching them. Lines are 8-connected, as OpenPose draws them (``antialias=True`` smooths them).
+Drawing is OpenCV: one ``polylines`` call for all bones (or dots) that share a colour, such as the white
+face, one ``line`` call for each other one (dots are zero-length thick lines). A 224 px image takes about
+50 us for BODY_25 and 135 us for the whole body (137 joints) on one core. Images are RGB ``uint8``; torch is
+imported only by :func:`image_tensor` and :func:`normalize_image`.
 """
 
 from __future__ import annotations
@@ -157,7 +159,8 @@ def render_skeleton(
     visible = (pose[:, 2] > min_confidence) & np.isfinite(xy).all(axis=1)
     if not visible.any():
         return image
-    points = np.round(np.clip(xy, -_FAR, _FAR) * (1 << _SHIFT)).astype(np.int32)
+    xy = np.where(visible[:, None], np.clip(xy, -_FAR, _FAR), 0.0)  # missing joints may hold NaN
+    points = np.round(xy * (1 << _SHIFT)).astype(np.int32)
     widths = line_widths(size, thickness)
     line_type = cv2.LINE_AA if antialias else cv2.LINE_8
     plan = _plan(layout)

@@ -28,7 +28,7 @@ ARCHITECTURES: dict[str, tuple[Callable[..., nn.Module], str]] = {
 }
 # torchvision's published DenseNet files use old key names ("norm.1" for "norm1"); torchvision renames them alike.
 _DENSENET_LEGACY_KEY = re.compile(
-    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$"
 )
 
 

@@ -1,0 +1,195 @@
+"""Benchmark every registered model: parameters, forward+backward time per batch, peak memory.
+
+Each model runs at its default size on its own input kind, in a fresh subprocess (so the CPU peak-RSS
+figure is that model's alone)::
+
+    graph   a PyG batch of 64 frame graphs            x (64*V, 3)
+    window  16 windows                                (16, 3, 32, V, 1)
+    image   8 rendered skeletons                      (8, 3, 224, 224)
+
+ST-GCN also runs as the dense einsum formulation of the original paper
+(:mod:`graphemo.models.stgcn_reference`) with identical weights and inputs; the table shows both and
+the largest output difference. Usage::
+
+    python tools/bench_models.py                        # CPU, body25, every model
+    python tools/bench_models.py --layout wholebody --device cuda --models stgcn gcn
+    python tools/bench_models.py --quick                # a fast check that it all runs
+
+Time is the median of ``--repeats`` timed forward+backward passes after warm-up. Peak memory: on CPU the
+rise of the process's peak RSS (``resource.getrusage``) from just before the model and inputs are built
+to the end; on CUDA ``torch.cuda.max_memory_allocated`` over the passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+REFERENCE = "stgcn_reference"
+BATCH = {"graph": 64, "window": 16, "image": 8}
+
+
+def _inputs(kind: str, layout, batch: int, frames: int, image_size: int, device: str) -> tuple:
+    import torch
+    from torch_geometric.data import Batch, Data
+
+    generator = torch.Generator().manual_seed(0)
+    v = layout.num_joints
+    if kind == "graph":
+        edge_index = layout.edge_index()
+        graphs = [Data(x=torch.randn(v, 3, generator=generator), edge_index=edge_index) for _ in range(batch)]
+        b = Batch.from_data_list(graphs).to(device)
+        return b.x, b.edge_index, b.batch
+    if kind == "window":
+        return (torch.randn(batch, 3, frames, v, 1, generator=generator).to(device),)
+    return (torch.randn(batch, 3, image_size, image_size, generator=generator).to(device),)
+
+
+def _build(name: str, layout):
+    import torch
+
+    from graphemo.models import build_model
+    from graphemo.models.stgcn_reference import ReferenceSTGCN
+
+    torch.manual_seed(0)
+    model = build_model("stgcn" if name == REFERENCE else name, layout=layout, in_channels=3, task="both")
+    if name != REFERENCE:
+        return model, None
+    reference = ReferenceSTGCN(layout, 3, "both")
+    reference.load_state_dict(model.state_dict())
+    return reference, model
+
+
+def worker(args: argparse.Namespace) -> dict:
+    """Measure one model in this process; returns the table row as a dict."""
+    import torch
+
+    from graphemo.models import model_input_kind
+    from graphemo.skeleton import get_layout
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device
+    layout = get_layout(args.layout)
+    kind = model_input_kind("stgcn" if args.worker == REFERENCE else args.worker)
+    batch = max(1, BATCH[kind] // (2 if args.quick else 1))
+    frames, image_size = (16, 112) if args.quick else (32, 224)
+    cuda = device.startswith("cuda")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model, graphemo_model = _build(args.worker, layout)
+    model.to(device).train()
+    inputs = _inputs(kind, layout, batch, frames, image_size, device)
+    difference = None
+    if graphemo_model is not None:
+        graphemo_model.to(device).eval()
+        model.eval()
+        with torch.no_grad():
+            a, b = graphemo_model(*inputs), model(*inputs)
+        difference = max((a[k] - b[k]).abs().max().item() for k in a)
+        model.train()
+        del graphemo_model
+
+    def step() -> float:
+        start = time.perf_counter()
+        out = model(*inputs)
+        (out["expr"].logsumexp(dim=1).sum() + out["va"].sum()).backward()
+        if cuda:
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - start
+        model.zero_grad(set_to_none=True)
+        return elapsed
+
+    for _ in range(args.warmup):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    times = [step() for _ in range(args.repeats)]
+    if cuda:
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:  # ru_maxrss is in KiB on Linux
+        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    shape = {"graph": f"{batch} frames", "window": f"{batch}x3x{frames}x{layout.num_joints}x1"}
+    return {
+        "model": "stgcn (dense einsum reference)" if args.worker == REFERENCE else args.worker,
+        "input": kind,
+        "batch": shape.get(kind, f"{batch}x3x{image_size}x{image_size}"),
+        "params": sum(p.numel() for p in model.parameters()),
+        "ms": 1000 * statistics.median(times),
+        "ms_min": 1000 * min(times),
+        "peak_mb": peak_mb,
+        "max_diff": difference,
+    }
+
+
+def _run_worker(name: str, device: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, "-W", "ignore", __file__, "--worker", name, "--device", device, "--layout", args.layout,
+           "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--threads", str(args.threads)]  # fmt: skip
+    if args.quick:
+        cmd.append("--quick")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark of {name} on {device} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layout", default="body25", help="skeleton layout: body25, body25_face, wholebody, ...")
+    parser.add_argument("--device", nargs="+", help="cpu and/or cuda (default: cpu, and cuda when available)")
+    parser.add_argument("--models", nargs="+", help="registered names to run (default: all, plus the reference)")
+    parser.add_argument("--repeats", type=int, help="timed passes per model (default 10; 3 with --quick)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed passes first (default 2)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--quick", action="store_true", help="half batches, T=16, 112 px images, 3 repeats")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (3 if args.quick else 10)
+    if args.worker:
+        args.device = args.device[0] if isinstance(args.device, list) else args.device
+        print(json.dumps(worker(args)))
+        return 0
+
+    import torch
+
+    from graphemo.models import list_models
+    from graphemo.skeleton import get_layout
+
+    devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    names = args.models or list_models()
+    unknown = sorted(set(names) - set(list_models()) - {REFERENCE})
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; registered: {', '.join(list_models())}")
+    if "stgcn" in names and REFERENCE not in names:
+        names = [*names[: names.index("stgcn") + 1], REFERENCE, *names[names.index("stgcn") + 1 :]]
+    layout = get_layout(args.layout)
+    cpu = f"{os.cpu_count()} CPU cores, {args.threads or torch.get_num_threads()} torch threads"
+    quick = " (quick)" if args.quick else ""
+    print(f"torch {torch.__version__}; {cpu}; layout {layout.name} (V={layout.num_joints}); "
+          f"median of {args.repeats} forward+backward passes after {args.warmup} warm-up{quick}")  # fmt: skip
+    for device in devices:
+        if device.startswith("cuda"):
+            print(f"GPU: {torch.cuda.get_device_name(0)}")
+        header = f"{'model':<32} {'input':<7} {'batch':<20} {'params':>11} {'fwd+bwd ms':>11} {'peak MB':>9}"
+        print(f"\n[{device}]\n{header}\n{'-' * len(header)}")
+        rows = {}
+        for name in names:
+            row = rows[name] = _run_worker(name, device, args)
+            note = f"  max |diff| vs stgcn {row['max_diff']:.1e}" if row["max_diff"] is not None else ""
+            print(f"{row['model']:<32} {row['input']:<7} {row['batch']:<20} {row['params']:>11,} "
+                  f"{row['ms']:>11.1f} {row['peak_mb']:>9.1f}{note}", flush=True)  # fmt: skip
+        if "stgcn" in rows and REFERENCE in rows:
+            ratio = rows[REFERENCE]["ms"] / rows["stgcn"]["ms"]
+            verdict = "graphemo is faster" if ratio >= 1 else "graphemo is SLOWER"
+            print(f"ST-GCN on {device}: dense reference / graphemo time = {ratio:.2f} ({verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
