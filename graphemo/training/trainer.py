@@ -142,6 +142,9 @@ class Trainer:
         self.model = build_model(config.model.name, layout=data.layout, in_channels=data.in_channels,
                                  task=config.task, num_classes=len(data.class_names),
                                  **config.model.options).to(device)  # fmt: skip
+        # CNNs run faster channels-last on both oneDNN (CPU) and cuDNN (tensor cores).
+        self.memory_format = torch.channels_last if data.input_kind == "image" else torch.contiguous_format
+        self.model = self.model.to(memory_format=self.memory_format)
         self.amp, self.amp_dtype, needs_scaler = amp_settings(config.train.amp, device)
         self.scaler = torch.amp.GradScaler(device.type) if needs_scaler else None
         train_model: nn.Module = self.model
@@ -169,6 +172,12 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
+    def _inputs(self, batch: Any) -> tuple:
+        inputs = model_inputs(batch, self.data.input_kind)
+        if self.memory_format is torch.channels_last:
+            inputs = tuple(x.contiguous(memory_format=torch.channels_last) for x in inputs)
+        return inputs
+
     def train_epoch(self, epoch: int, progress: bool) -> dict[str, float]:
         """One pass over (at most ``max_steps_per_epoch`` batches of) the training set; mean losses and the LR."""
         from tqdm import tqdm
@@ -179,7 +188,6 @@ class Trainer:
             sampler.set_epoch(epoch)
         sums: dict[str, torch.Tensor] = {}
         batches = 0
-        kind = self.data.input_kind
         bar = tqdm(self.train_loader, total=self.steps_per_epoch, desc=f"epoch {epoch}", unit="batch",
                    leave=False, disable=not progress)  # fmt: skip
         for batch in bar:
@@ -187,7 +195,7 @@ class Trainer:
                 break
             batch = batch.to(self.device, non_blocking=True)
             with self._autocast():
-                outputs = self.train_model(*model_inputs(batch, kind))
+                outputs = self.train_model(*self._inputs(batch))
                 losses = self.loss(outputs, batch.y, batch.va)
             self.optimizer.zero_grad(set_to_none=True)
             loss = losses["loss"]
@@ -228,7 +236,7 @@ class Trainer:
         for batch in tqdm(loader, desc="evaluate", unit="batch", leave=False, disable=not progress):
             batch = batch.to(self.device, non_blocking=True)
             with self._autocast():
-                outputs = model(*model_inputs(batch, self.data.input_kind))
+                outputs = model(*self._inputs(batch))
             for key in ("video", "frame", "y", "va"):
                 parts[key].append(batch[key].cpu().numpy())
             if "expr" in outputs:
