@@ -244,7 +244,7 @@ def check_bundle(data: Any, source: str) -> None:
     if unknown:
         raise BundleError(f"{source}: bundle has unknown keys {unknown} (written by a newer graphemo?)")
     name = data["model"]
-    if not isinstance(name, str) or name not in list_models():
+    if not isinstance(name, str) or name.lower() not in list_models():
         raise BundleError(f"{source}: unknown model {name!r} (registered: {', '.join(list_models())})")
     if data["input_kind"] != model_input_kind(name):
         raise BundleError(
