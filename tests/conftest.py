@@ -22,3 +22,15 @@ def shared_path(relative: str) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory):
+    """A prepared store of 3 short generated whole-body videos with ABAW EXPR and VA labels (built once)."""
+    from graphemo.graphs.store import LabelSpec, prepare_dataset
+    from graphemo.keypoints.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("tiny_store")
+    generate_dataset(root / "raw", 3, seed=1, frames=(20, 30), workers=1, progress=False)
+    labels = LabelSpec(abaw_expr=str(root / "raw/labels/EXPR"), abaw_va=str(root / "raw/labels/VA"))
+    return prepare_dataset(root / "raw/keypoints", root / "store", labels=labels, workers=1, progress=False)

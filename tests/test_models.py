@@ -15,8 +15,6 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
 from graphemo.graphs.dataset import DATASETS, FeatureSpec, SkeletonImages, SkeletonWindows
-from graphemo.graphs.store import LabelSpec, prepare_dataset
-from graphemo.keypoints.synth import generate_dataset
 from graphemo.models import (
     INPUT_KINDS,
     VAToClass,
@@ -157,14 +155,6 @@ def test_model_input_kinds_match_the_dataset_classes() -> None:
         kind = model_input_kind(name)
         assert kind in INPUT_KINDS
         assert DATASETS[kind].input_kind == kind
-
-
-@pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("models_store")
-    generate_dataset(root / "raw", 3, seed=1, frames=(20, 30), workers=1, progress=False)
-    labels = LabelSpec(abaw_expr=str(root / "raw/labels/EXPR"), abaw_va=str(root / "raw/labels/VA"))
-    return prepare_dataset(root / "raw/keypoints", root / "store", labels=labels, workers=1, progress=False)
 
 
 @pytest.mark.parametrize("name", list_models())

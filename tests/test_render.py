@@ -20,8 +20,6 @@ from graphemo.graphs.render import (
     render_skeletons,
     to_pixels,
 )
-from graphemo.graphs.store import LabelSpec, prepare_dataset
-from graphemo.keypoints.synth import generate_dataset
 from graphemo.skeleton import get_layout
 
 BODY25 = get_layout("body25")
@@ -185,14 +183,6 @@ def test_contact_sheet_tiles_images_with_captions() -> None:
     assert (caption > 100).any()  # text is written under the image
     with pytest.raises(ValueError, match="captions"):
         contact_sheet(images, [["a"]])
-
-
-@pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("render_store")
-    generate_dataset(root / "raw", 3, seed=2, frames=(20, 30), workers=1, progress=False)
-    labels = LabelSpec(abaw_expr=str(root / "raw/labels/EXPR"), abaw_va=str(root / "raw/labels/VA"))
-    return prepare_dataset(root / "raw/keypoints", root / "store", labels=labels, workers=1, progress=False)
 
 
 def test_render_command_writes_a_labelled_contact_sheet(tiny_store, tmp_path, capsys) -> None:
