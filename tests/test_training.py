@@ -350,3 +350,16 @@ def test_against_a_real_mlflow_server_backed_by_postgresql(tmp_path, synth_root,
             assert cursor.fetchone()[0] == 2  # the run and its parent, stored in PostgreSQL
     finally:
         stop_server(server)
+
+
+def test_mixed_precision_and_deterministic_mode_run_on_the_cpu(tmp_path, synth_root):
+    from graphemo.training.trainer import amp_settings
+
+    assert amp_settings("auto", torch.device("cpu")) == (False, torch.float32, False)  # AMP by default on CUDA only
+    assert amp_settings("on", torch.device("cpu")) == (True, torch.bfloat16, False)
+    runs = "runs:\n  - model: {name: stgcn, channels: [8]}\n    data: {parts: [body]}\n"
+    path = write_experiment(tmp_path, synth_root, runs, train={"amp": "on", "deterministic": True})
+    (first,) = run_experiment(path)
+    (second,) = run_experiment(path)
+    assert first.status == second.status == "FINISHED"
+    assert first.val == second.val  # same seed, deterministic kernels: the same numbers
