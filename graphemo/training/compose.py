@@ -457,8 +457,9 @@ def grid_points(grid: Mapping[str, Sequence[Any]] | None, source: Layer) -> list
 
 
 def _point_label(value: Any) -> str:
-    if isinstance(value, Mapping):  # a whole section, e.g. {name: sgd, lr: 0.01}
-        return str(value.get("name", "-".join(f"{k}{v}" for k, v in value.items())))
+    if isinstance(value, Mapping):  # a whole section, e.g. {name: sgd, lr: 0.01} or {strategy: kcenter, ...}
+        key = next((k for k in ("name", "strategy") if k in value), None)
+        return str(value[key]) if key else "-".join(map(str, value.values()))
     return "x".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
