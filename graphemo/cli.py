@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 # Order shown in --help: the pipeline, left to right.
 COMMANDS = ("synth", "extract", "prepare", "subsample", "render", "run", "compare", "predict", "stream", "export")
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``graphemo`` console script; returns the process exit code."""
+    # torch_geometric's import-time deprecation notice about torch.jit.script says nothing to a graphemo user.
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
