@@ -118,3 +118,36 @@ def test_multitask_loss_ignores_unannotated_frames():
     assert "loss_va" not in parts  # no annotated VA in the batch: no VA loss, and no NaN
     parts["loss"].backward()
     assert torch.isfinite(outputs["expr"].grad).all()
+
+
+@pytest.mark.parametrize("name", ["onecycle", "cosine", "plateau", "none"])
+def test_schedules_survive_a_weights_only_checkpoint(tmp_path, name):
+    from graphemo.training.checkpoint import load_checkpoint, save_atomic
+    from graphemo.training.config import OptimConfig, ScheduleConfig
+    from graphemo.training.trainer import build_optimizer, build_scheduler
+
+    def make():
+        model = torch.nn.Linear(3, 2)
+        optimizer = build_optimizer(model.parameters(), OptimConfig(name="sgd", lr=0.1))
+        return optimizer, *build_scheduler(optimizer, ScheduleConfig(name=name, warmup_epochs=1), 5, 4)
+
+    optimizer, scheduler, unit = make()
+    assert unit == {"onecycle": "step", "cosine": "epoch", "plateau": "metric", "none": "none"}[name]
+    for _ in range(6):
+        optimizer.step()
+        if unit == "metric":
+            scheduler.step(0.5)  # a stalled score: the LR must drop after `patience` epochs
+        elif scheduler is not None:
+            scheduler.step()
+    lr = optimizer.param_groups[0]["lr"]
+    if name != "none":
+        assert lr != 0.1
+    save_atomic({"format": 1, "scheduler": scheduler.state_dict() if scheduler else None,
+                 "optimizer": optimizer.state_dict()}, tmp_path / "c.pt")  # fmt: skip
+    state = load_checkpoint(tmp_path / "c.pt")  # weights_only=True
+    optimizer2, scheduler2, _ = make()
+    optimizer2.load_state_dict(state["optimizer"])
+    if scheduler2 is not None:
+        scheduler2.load_state_dict(state["scheduler"])
+        assert scheduler2.state_dict() == scheduler.state_dict()
+    assert optimizer2.param_groups[0]["lr"] == pytest.approx(lr)

@@ -363,3 +363,13 @@ def test_mixed_precision_and_deterministic_mode_run_on_the_cpu(tmp_path, synth_r
     (second,) = run_experiment(path)
     assert first.status == second.status == "FINISHED"
     assert first.val == second.val  # same seed, deterministic kernels: the same numbers
+
+
+def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path, synth_root):
+    # an improvement must beat the best score by 10 (impossible): only the first epoch improves
+    path = write_experiment(tmp_path, synth_root, "", train={"epochs": 10,
+                            "early_stopping": {"patience": 2, "min_delta": 10.0}})  # fmt: skip
+    (result,) = run_experiment(path)
+    assert result.status == "FINISHED" and result.epochs == 3 and result.best_epoch == 1
+    checkpoint = torch.load(tmp_path / "runs" / "tiny" / "mlp" / "last.pt", weights_only=True)
+    assert checkpoint["finished"] and checkpoint["epoch"] == 3 and checkpoint["stale_epochs"] == 2
