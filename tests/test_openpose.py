@@ -9,9 +9,17 @@ from graphemo.keypoints import (
     frame_file_name,
     read_openpose_json,
     read_openpose_video,
+    tracking,
     write_openpose_json,
 )
-from graphemo.keypoints.openpose import check_body25_order, frame_number
+from graphemo.keypoints.openpose import (
+    _FIRST_READ,
+    _DetectionBuilder,
+    check_body25_order,
+    detections_from_docs,
+    frame_files,
+    frame_number,
+)
 from graphemo.skeleton import get_layout
 from tests.conftest import OPENPOSE, shared_path
 
@@ -221,3 +229,138 @@ def test_main_person_is_the_most_visible_and_a_bystander_does_not_steal_the_slot
     seq = read_openpose_video(tmp_path, max_people=1)
     xs = np.nanmean(seq.keypoints[:, 0, :, 0], axis=-1)
     assert (np.abs(np.diff(xs)) < 5).all()
+
+
+# --- fast paths give what the full checks and the frame-by-frame loop give ------------------------
+
+
+def test_frame_numbers_of_odd_file_names_follow_frame_number(tmp_path):
+    # frame_files reads ASCII numbers without the regular expression; frame_number is the rule.
+    names = [
+        "v_000000000012_keypoints.json",
+        "7.json",
+        "12_keypoints5.json",
+        "a1b22.json",
+        "x_keypoints3.json",
+        "0042_keypoints.json",
+        "\u0663\u0664_keypoints.json",
+        "9\u0663_keypoints.json",
+        "\u00b2\u00b231.json",
+    ]
+    for name in names:
+        (tmp_path / name).write_text("{}")
+    assert frame_files(tmp_path) == sorted((frame_number(name), str(tmp_path / name)) for name in names)
+    for bad in ("x_keypoints.json", "7_keypoints_keypoints.json", "\u00b2_keypoints.json"):
+        (tmp_path / bad).write_text("{}")
+        with pytest.raises(ValueError, match="no frame number"):
+            frame_number(bad)
+        with pytest.raises(ValueError, match="no frame number"):
+            frame_files(tmp_path)
+        (tmp_path / bad).unlink()
+
+
+def whole(**changes) -> dict:
+    """A person with body, face and hands, with ``changes`` to its keys."""
+    return {**person(face=True, hands=True), **changes}
+
+
+ODD_DOCUMENTS = [
+    {"people": [whole(), whole(pose_keypoints_2d=person(shift=200)["pose_keypoints_2d"])]},
+    {"people": [{k: v for k, v in whole().items() if k != "person_id"}]},
+    {"people": [whole(person_id=[3])]},
+    {"people": [whole(person_id=3)]},
+    {"people": [whole(person_id=[2.7])]},
+    {"people": [whole(person_id=[])]},
+    {"people": [whole(person_id="x")]},
+    {"people": [person(face=True, hands=True, legacy=True)]},
+    {"people": [person()]},
+    {"people": [person(n_body=18, face=True, hands=True)]},
+    {"people": "nobody"},
+    [1, 2],
+    {"people": [whole(), 2]},
+    {"people": [whole(person_id="x"), 5]},
+    {"people": [whole(face_keypoints_2d=[1.0] * 9)]},
+    {"people": [whole(face_keypoints_2d=None)]},
+    {"people": [whole(pose_keypoints_2d=["1.5"] + [1.0] * 74)]},
+    {"people": [whole(), whole(hand_left_keypoints_2d=[None] * 63)]},
+    {"people": [whole(pose_keypoints_2d=[True] + [1] * 74)]},
+    {"people": [whole(pose_keypoints_2d=[float("nan")] + [1.0] * 74)]},
+    {"people": [whole(pose_keypoints_2d=[2**1100] + [1.0] * 74)]},
+    {"people": []},
+]
+
+
+def test_the_fast_conversion_gives_what_the_full_checks_give(monkeypatch):
+    layout = get_layout("body25_face_hands")
+    paths = [f"f_{t:012d}_keypoints.json" for t in range(len(ODD_DOCUMENTS))]
+
+    def read(problems):
+        people, frames, ids = detections_from_docs(ODD_DOCUMENTS, paths, list(range(len(paths))), layout,
+                                                   problems=problems)  # fmt: skip
+        return people.tobytes(), frames.tolist(), ids.tolist(), [str(p) for p in problems]
+
+    fast = read([])
+    assert len(fast[3]) == 12, "odd documents are refused one by one"
+    assert len(set(fast[1])) == 9, "the 10 others are read (one of them has nobody)"
+    monkeypatch.setattr(_DetectionBuilder, "_fast_parts", lambda self, people: None)
+    assert read([]) == fast
+
+
+def random_people(rng: np.random.Generator, frames: int, people: int) -> tuple[np.ndarray, np.ndarray]:
+    """Detections ``(N, 25, 3)`` and their frames: ``people`` walkers who come and go, sometimes jump, show few
+    joints or none, in random order within a frame."""
+    start = rng.uniform(50, 900, (people, 1, 2))
+    walk = rng.normal(0, rng.choice([1.0, 10.0]), (frames, people, 1, 2)).cumsum(axis=0)
+    shape = rng.normal(0, 40, (people, 25, 2))
+    away = np.cumsum(rng.random((frames, people)) < 0.02, axis=0) % 2 == 1
+    rows, index = [], []
+    for t in range(frames):
+        for q in rng.permutation(people):
+            if away[t, q]:
+                continue
+            xy = start[q] + walk[t, q] + shape[q] + (rng.normal(0, 300, 2) if rng.random() < 0.01 else 0)
+            conf = (rng.random(25) < rng.choice([0.3, 1.0])) * 0.9 * (rng.random() > 0.02)
+            rows.append(np.column_stack([xy, conf]))
+            index.append(t)
+    kp = np.array(rows, np.float32).reshape(-1, 25, 3)
+    kp[kp[..., 2] <= 0, :2] = np.nan
+    return kp, np.array(index, np.int64)
+
+
+def test_the_tracking_shortcuts_give_the_slots_of_the_frame_by_frame_loop(rng, monkeypatch):
+    layout = get_layout("body25")
+    runs = []
+    real = tracking._track_run
+    monkeypatch.setattr(tracking, "_track_run", lambda det, *a: runs.append(det.shape[1]) or real(det, *a))
+    for people in (1, 2, 3, 4):
+        for _ in range(6):
+            kp, frames = random_people(rng, 150, people)
+            fast = tracking._slots_from_motion(kp, frames, layout)
+            assert np.array_equal(fast, tracking._slots_from_motion(kp, frames, layout, shortcuts=False))
+    assert {1, 2, 3} <= set(runs), "stretches with one and with several people were followed at once"
+
+
+def test_chain_states_are_the_track_as_the_loop_updates_it(rng):
+    kp, _ = random_people(rng, 80, 1)
+    root, size, _ = tracking._measures(kp, get_layout("body25"))
+    pose = kp[..., :2]
+    sized = rng.random(len(kp)) < 0.3
+    track = (np.where(rng.random((25, 1)) < 0.5, rng.uniform(0, 500, (25, 2)), np.nan), np.array([1.0, 2.0]), 7.0)
+    poses, roots, sizes = tracking._chain_states(pose, root, size, sized, *track)
+    last_pose, last_root, last_size = track[0].copy(), track[1], track[2]
+    for j in range(len(kp)):  # the loop's update, one detection at a time
+        assert np.array_equal(poses[j], last_pose, equal_nan=True) and np.array_equal(
+            roots[j], last_root, equal_nan=True
+        )
+        assert sizes[j] == last_size
+        seen = np.isfinite(pose[j, :, 0])
+        last_pose[seen] = pose[j, seen]
+        last_root, last_size = root[j], size[j] if sized[j] else last_size
+
+
+def test_a_file_larger_than_the_first_read_is_read_whole(tmp_path):
+    people = [person(face=True, hands=True, pid=p, shift=37.123456789 * p) for p in range(50)]
+    path = write(tmp_path / "crowd_000000000000_keypoints.json", {"version": 1.3, "people": people})
+    assert path.stat().st_size > 2 * _FIRST_READ
+    frame = read_openpose_json(path)
+    assert frame.people.shape == (50, 137, 3) and frame.person_ids.tolist() == list(range(50))

@@ -99,6 +99,15 @@ def test_summary_and_arrays_agree_with_the_generated_files(synth, tmp_path):
     assert "videos     6  (ok: 6)" in text and f"frames     {s['frames']}" in text
 
 
+def test_two_workers_write_the_same_store_as_one(bad_dataset, tmp_path):
+    keypoints, labels = bad_dataset
+    one = prepare(keypoints, tmp_path / "one", labels=labels, options=PrepareOptions(max_people=2))
+    two = prepare(keypoints, tmp_path / "two", labels=labels, options=PrepareOptions(max_people=2), workers=2)
+    for name in ("keypoints.npy", "expr.npy", "va.npy", "present.npy", "videos.json", "problems.txt", "meta.json"):
+        assert (one.path / name).read_bytes() == (two.path / name).read_bytes(), name
+    assert one.summary["bad_files"] > 0, "the dataset has bad files, listed in the same order"
+
+
 def test_other_is_dropped_unless_kept(synth, tmp_path):
     dropped = prepare(synth / "keypoints", tmp_path / "a", labels=abaw_labels(synth))
     kept = prepare(synth / "keypoints", tmp_path / "b", labels=abaw_labels(synth, keep_other=True))

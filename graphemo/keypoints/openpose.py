@@ -98,12 +98,17 @@ def load_json_bytes(raw: bytes, path: str | os.PathLike[str]) -> object:
         raise OpenPoseFormatError(path, f"{what}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
+_FIRST_READ = 1 << 16
+
+
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a file (``Path.read_bytes`` with less overhead: this runs once per frame)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        data = os.read(fd, 1 << 17)
-        if len(data) < 1 << 17:
+        # 64 KiB holds any OpenPose frame of a few people. A buffer of 128 KiB or more can be given by mmap and
+        # taken back at every call, which costs 4 times the read.
+        data = os.read(fd, _FIRST_READ)
+        if len(data) < _FIRST_READ:
             return data
         chunks = [data]
         while chunk := os.read(fd, 1 << 20):
@@ -209,72 +214,146 @@ def detections_from_docs(
         ``(people (N, V, C) float32, frame (N,) int64, person_id (N,) int64)`` in document order; missing
         joints have confidence 0 and NaN coordinates.
     """
-    keys = _KEYS_3D if keypoints_3d else _KEYS_2D
-    stride = 4 if keypoints_3d else 3
-    v = layout.num_joints
-    spans = [(part, keys[part], (stop - start) * stride)
-             for part, (start, stop) in sorted(layout.parts.items(), key=lambda kv: kv[1][0])]  # fmt: skip
-    if sum(n for *_, n in spans) != v * stride:
-        raise ValueError(f"layout {layout.name}: its parts do not cover its {v} joints")
-    empty = {n: [0.0] * n for *_, n in spans}
-    values = array("d")
-    frame_of: list[int] = []
-    ids: list[int] = []
-    first_person: list[int] = []  # per detection: its index within its document
+    builder = _DetectionBuilder(layout, keypoints_3d)
     for doc, path, frame in zip(docs, paths, frames, strict=True):
         if doc is None:
             continue
         try:
-            row: list = []
-            found = _person_list(doc, path)
-            doc_ids = [_person_id(person.get("person_id", -1), path, p) for p, person in enumerate(found)]
-            for p, person in enumerate(found):
-                for part, part_keys, expect in spans:
-                    part_values = _part_values(person, part, part_keys, path, p)
-                    if not part_values:
-                        row += empty[expect]
-                    elif len(part_values) == expect:
-                        row += part_values
-                    else:
-                        raise _length_error(part, part_keys[0], len(part_values), expect, stride, layout, path, p)
-            try:
-                values += array("d", row)
-            except (TypeError, OverflowError):
-                raise _non_number_error(found, spans, path) from None
+            builder.add(doc, path, frame)
         except OpenPoseFormatError as exc:
             if problems is None:
                 raise
             problems.append(ReadProblem(str(path), exc.reason))
-            continue
-        frame_of += [frame] * len(found)
-        ids += doc_ids
-        first_person += range(len(found))
-    with np.errstate(over="ignore"):
-        people = np.frombuffer(values, dtype=np.float64).astype(np.float32).reshape(-1, v, stride)
-    frame_index = np.asarray(frame_of, dtype=np.int64)
-    person_ids = np.asarray(ids, dtype=np.int64)
-    finite = np.isfinite(people).all(axis=(1, 2))
-    if not finite.all():
-        path_of = {f: pth for f, pth, d in zip(frames, paths, docs, strict=True) if d is not None}
-        bad_frames = []
-        for r in np.flatnonzero(~finite):
-            j = int(np.argwhere(~np.isfinite(people[r]))[0][0])
-            part = next(name for name, (a, b) in layout.parts.items() if a <= j < b)
-            error = OpenPoseFormatError(
-                path_of[int(frame_index[r])],
-                f"people[{first_person[r]}].{keys[part][0]} holds NaN or inf (joint {j - layout.parts[part][0]})",
-            )
-            if problems is None:
-                raise error
-            if int(frame_index[r]) not in bad_frames:
-                bad_frames.append(int(frame_index[r]))
-                problems.append(ReadProblem(error.path, error.reason))
-        keep = ~np.isin(frame_index, bad_frames)
-        people, frame_index, person_ids = people[keep], frame_index[keep], person_ids[keep]
-    missing = people[..., -1] <= 0
-    people[..., -1][missing] = 0.0
-    people[..., :-1][missing] = np.nan
-    return people, frame_index, person_ids
+    return builder.arrays(problems)
+
+
+_NO_ID = object()  # "person_id" absent
+
+
+class _DetectionBuilder:
+    """Collects the people of parsed documents, one document at a time, into one flat buffer of values.
+
+    A document is converted right after it is parsed, while its objects are still in the cache, and then
+    dropped; :meth:`arrays` gives the stacked result of :func:`detections_from_docs`.
+    """
+
+    def __init__(self, layout: Layout, keypoints_3d: bool = False) -> None:
+        self.layout = layout
+        self.keys = _KEYS_3D if keypoints_3d else _KEYS_2D
+        self.stride = 4 if keypoints_3d else 3
+        self.spans = [(part, self.keys[part], (stop - start) * self.stride)
+                      for part, (start, stop) in sorted(layout.parts.items(), key=lambda kv: kv[1][0])]  # fmt: skip
+        if sum(n for *_, n in self.spans) != layout.num_joints * self.stride:
+            raise ValueError(f"layout {layout.name}: its parts do not cover its {layout.num_joints} joints")
+        self.empty = {n: [0.0] * n for *_, n in self.spans}
+        # (first key, values expected) of each part: what every OpenPose file has, checked without a call
+        self.fast_spans = [(part_keys[0], n) for _, part_keys, n in self.spans]
+        self.values = array("d")
+        self.frame_of: list[int] = []
+        self.ids: list[int] = []
+        self.starts: list[int] = []  # per document added: the index of its first detection
+        self.path_of: dict[int, str | os.PathLike[str]] = {}  # frame -> file, for messages
+
+    def add(self, doc: object, path: str | os.PathLike[str], frame: int) -> None:
+        """Append the people of one parsed document of frame ``frame``; on :class:`OpenPoseFormatError` (see
+        :func:`frame_from_doc`) nothing is appended."""
+        self.path_of[frame] = path
+        people = doc.get("people") if type(doc) is dict else None
+        fast = self._fast_parts(people) if type(people) is list else None
+        if fast is None:  # anything unusual: the full checks, in their order, which raise naming the person and key
+            row, doc_ids = self._checked_row(doc, path)
+            parts = [row]
+        else:
+            parts, doc_ids = fast
+        size = len(self.values)
+        try:
+            for values in parts:
+                self.values.fromlist(values)
+        except (TypeError, OverflowError):  # an item that is not a number
+            del self.values[size:]
+            raise _non_number_error(_person_list(doc, path), self.spans, path) from None
+        self.starts.append(len(self.ids))
+        self.frame_of += [frame] * len(doc_ids)
+        self.ids += doc_ids
+
+    def _fast_parts(self, people: list) -> tuple[list[list], list[int]] | None:
+        """The value lists (person by person, part by part) and ids of ``people`` when every person is an object
+        with ``person_id: [int]`` (or none) and a list of the expected length (or an empty list) under each
+        part's first key; else ``None``."""
+        parts: list[list] = []
+        ids: list[int] = []
+        for person in people:
+            if type(person) is not dict:
+                return None
+            pid = person.get("person_id", _NO_ID)
+            if type(pid) is list and len(pid) == 1 and type(pid[0]) is int:
+                ids.append(pid[0])
+            elif pid is _NO_ID:
+                ids.append(-1)
+            else:
+                return None
+            for key, expect in self.fast_spans:
+                values = person.get(key)
+                if type(values) is not list:
+                    return None
+                if len(values) == expect:
+                    parts.append(values)
+                elif values:
+                    return None
+                else:
+                    parts.append(self.empty[expect])
+        return parts, ids
+
+    def _checked_row(self, doc: object, path: str | os.PathLike[str]) -> tuple[list, list[int]]:
+        row: list = []
+        found = _person_list(doc, path)
+        doc_ids = [_person_id(person.get("person_id", -1), path, p) for p, person in enumerate(found)]
+        for p, person in enumerate(found):
+            for part, part_keys, expect in self.spans:
+                part_values = _part_values(person, part, part_keys, path, p)
+                if not part_values:
+                    row += self.empty[expect]
+                elif len(part_values) == expect:
+                    row += part_values
+                else:
+                    raise _length_error(part, part_keys[0], len(part_values), expect, self.stride, self.layout, path, p)
+        return row, doc_ids
+
+    def arrays(self, problems: list[ReadProblem] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(people (N, V, C) float32, frame (N,) int64, person_id (N,) int64)`` of the documents added.
+
+        A document with a NaN or inf value raises :class:`OpenPoseFormatError`, or, when ``problems`` is given,
+        is listed there and its people are left out.
+        """
+        layout = self.layout
+        with np.errstate(over="ignore"):
+            people = np.frombuffer(self.values, dtype=np.float64).astype(np.float32).reshape(-1, layout.num_joints,
+                                                                                              self.stride)  # fmt: skip
+        frame_index = np.asarray(self.frame_of, dtype=np.int64)
+        person_ids = np.asarray(self.ids, dtype=np.int64)
+        finite = np.isfinite(people).all(axis=(1, 2))
+        if not finite.all():
+            starts = np.asarray(self.starts, dtype=np.int64)
+            bad_frames = []
+            for r in np.flatnonzero(~finite):
+                j = int(np.argwhere(~np.isfinite(people[r]))[0][0])
+                part = next(name for name, (a, b) in layout.parts.items() if a <= j < b)
+                first_person = r - starts[np.searchsorted(starts, r, side="right") - 1]  # index in its document
+                error = OpenPoseFormatError(
+                    self.path_of[int(frame_index[r])],
+                    f"people[{first_person}].{self.keys[part][0]} holds NaN or inf (joint {j - layout.parts[part][0]})",
+                )
+                if problems is None:
+                    raise error
+                if int(frame_index[r]) not in bad_frames:
+                    bad_frames.append(int(frame_index[r]))
+                    problems.append(ReadProblem(error.path, error.reason))
+            keep = ~np.isin(frame_index, bad_frames)
+            people, frame_index, person_ids = people[keep], frame_index[keep], person_ids[keep]
+        missing = people[..., -1] <= 0
+        people[..., -1][missing] = 0.0
+        people[..., :-1][missing] = np.nan
+        return people, frame_index, person_ids
 
 
 def _length_error(
@@ -408,10 +487,11 @@ def frame_files(folder: str | os.PathLike[str]) -> list[tuple[int, str]]:
         for entry in it:
             name = entry.name
             if name.endswith(".json") and not name.startswith(".") and entry.is_file():
-                match = _FRAME_NUMBER.search(name)
-                if not match:
-                    frame_number(name)  # raises with the message
-                n = int(match.group(1))
+                # frame_number(name) without its regular expression (at a third of the cost) when the number is
+                # in ASCII digits: the digits before "_keypoints.json" or ".json", not preceded by a digit
+                base = name[:-15] if name.endswith("_keypoints.json") else name[:-5]
+                head = base.rstrip("0123456789")
+                n = int(base[len(head) :]) if head != base and not head[-1:].isdecimal() else frame_number(name)
                 if n in found:
                     raise ValueError(f"{folder}: frame {n} appears twice ({Path(found[n]).name}, {name})")
                 found[n] = entry.path
@@ -487,18 +567,41 @@ def _read_detections(
             raise OpenPoseFormatError(folder, f"frames mix body models {sorted(bodies)}; pass layout= explicitly")
         spec = resolve_layout(next(iter(bodies), "body25"), parts, layout)
         detections = detections_from_docs(docs, paths, numbers, spec, problems=problems)
-    else:  # convert chunk by chunk, so that parsed JSON never piles up for a long video
+    else:
         spec = get_layout(layout)
-        chunks = [
-            detections_from_docs(_load_docs(paths[i : i + _CHUNK], problems), paths[i : i + _CHUNK],
-                                 numbers[i : i + _CHUNK], spec, problems=problems)
-            for i in range(0, len(paths), _CHUNK)
-        ]  # fmt: skip
+        chunks = [_read_chunk(paths[i : i + _CHUNK], numbers[i : i + _CHUNK], spec, problems)
+                  for i in range(0, len(paths), _CHUNK)]  # fmt: skip
         detections = tuple(np.concatenate(arrays) for arrays in zip(*chunks, strict=True))
     return detections, spec
 
 
-_CHUNK = 256  # frames parsed before their conversion to arrays
+_CHUNK = 256  # frames whose problems are listed together: read errors first, then conversion errors
+
+
+def _read_chunk(
+    paths: list[str], numbers: list[int], layout: Layout, problems: list[ReadProblem] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`detections_from_docs` of ``_load_docs(paths, problems)``, each file converted as soon as it is
+    parsed (so its objects are freed while still in the cache) and problems listed in the same order."""
+    builder = _DetectionBuilder(layout)
+    failed: list[OpenPoseFormatError] = []  # conversion errors come after every read error of the chunk
+    for path, number in zip(paths, numbers, strict=True):
+        try:
+            doc = load_json_bytes(read_file_bytes(path), path)
+        except OpenPoseFormatError as exc:
+            if problems is None:
+                raise
+            problems.append(ReadProblem(str(path), exc.reason))
+            continue
+        try:
+            builder.add(doc, path, number)
+        except OpenPoseFormatError as exc:
+            failed.append(exc)
+    if failed and problems is None:
+        raise failed[0]
+    if problems is not None:
+        problems += [ReadProblem(str(exc.path), exc.reason) for exc in failed]
+    return builder.arrays(problems)
 
 
 def _load_docs(
