@@ -797,7 +797,8 @@ def _pose_3d(c: dict, person: _Person) -> tuple[np.ndarray, np.ndarray]:
     r_head = _rotation(c["head_pitch"], c["head_yaw"], c["head_roll"])
     slump = c["slump"][:, None]
     neck = np.array([0.0, -person.torso, 0.0])
-    pivot = neck + np.array([0.0, -0.16, -0.02]) + slump * np.array([0.0, 0.03, 0.1])
+    # A slump carries the head down and forward with the shoulders (a shrug lifts the shoulders, not the head).
+    pivot = neck + np.array([0.0, -0.16, -0.02]) + slump * np.array([0.0, 0.12, 0.22])
     head = pivot[:, None] + _rotate(r_head, head_local) + c["head_shake"][:, None]
 
     shoulder_y = -person.torso + 0.03 - c["shrug"] + 0.05 * c["slump"]
@@ -834,7 +835,7 @@ def _pose_3d(c: dict, person: _Person) -> tuple[np.ndarray, np.ndarray]:
         hands.append(hand)
 
     upper = np.zeros((t_len, 137, 3), dtype=bool)
-    out[:, 1] = neck
+    out[:, 1] = shoulders.mean(axis=1)  # OpenPose's neck is the shoulders' midpoint (its training label is)
     out[:, 2], out[:, 5] = shoulders[:, 0], shoulders[:, 1]
     out[:, 3], out[:, 6] = elbows
     out[:, 4], out[:, 7] = wrists
