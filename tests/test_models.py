@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pickle
 import re
@@ -25,7 +26,7 @@ from graphemo.models import (
     register_model,
 )
 from graphemo.models.adjacency import normalized_adjacency, partitioned_adjacency
-from graphemo.models.stgcn import PAPER_CHANNELS, STGCN
+from graphemo.models.stgcn import PAPER_CHANNELS, STGCN, SpatialGraphConv, neighbour_lists, prefer_sparse
 from graphemo.models.stgcn_reference import ReferenceSTGCN
 from graphemo.skeleton import get_layout
 
@@ -231,13 +232,18 @@ def randomize_stats(model: torch.nn.Module) -> None:
                 m.bias.uniform_(-0.2, 0.2)
 
 
-@pytest.mark.parametrize("layout", ["body25", "wholebody"])
-def test_stgcn_equals_the_dense_einsum_reference(layout: str) -> None:
+@pytest.mark.parametrize(
+    ("layout", "options"),
+    [("body25", {}), ("wholebody", {}), ("body25", {"aggregation": "dense"}), ("wholebody", {"partition": "uniform"})],
+)
+def test_stgcn_equals_the_dense_einsum_reference(layout: str, options: dict) -> None:
     torch.manual_seed(0)
-    model = build_model("stgcn", layout=layout, in_channels=3, task="both", channels=(16, 16, 32), dropout=0.0)
+    kwargs = {"channels": (16, 16, 32), "dropout": 0.0, **options}
+    model = build_model("stgcn", layout=layout, in_channels=3, task="both", **kwargs)
     randomize_stats(model)
-    reference = ReferenceSTGCN(get_layout(layout), 3, "both", channels=(16, 16, 32), dropout=0.0)
+    reference = ReferenceSTGCN(get_layout(layout), 3, "both", **{k: v for k, v in kwargs.items() if k != "aggregation"})
     reference.load_state_dict(model.state_dict())
+    STGCN(get_layout(layout), 3, "both", **kwargs).load_state_dict(reference.state_dict())  # older checkpoints load
     x = torch.randn(3, 3, 12, get_layout(layout).num_joints, 2)
     model.eval(), reference.eval()
     with torch.no_grad():
@@ -257,6 +263,90 @@ def test_stgcn_equals_the_dense_einsum_reference(layout: str) -> None:
     grads = dict(reference.named_parameters())
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, grads[name].grad, rtol=1e-9, atol=1e-10, msg=name)
+
+
+def random_adjacency(k: int, v: int, density: float, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    mask = torch.rand(k, v, v, generator=generator) < density
+    return mask * torch.rand(k, v, v, generator=generator)
+
+
+@pytest.mark.parametrize("case", ["body25", "wholebody", "sparse_random", "dense_random"])
+def test_neighbour_lists_gather_exactly_the_adjacency(case: str) -> None:
+    if case in ("body25", "wholebody"):
+        a = partitioned_adjacency(get_layout(case)) * (torch.rand(3, 1, 1) + 0.5)
+    else:  # empty columns, columns with several neighbours, and (dense) nearly full ones
+        a = random_adjacency(3, 20, 0.05 if case == "sparse_random" else 0.6)
+    k, v, _ = a.shape
+    first_source, first_entry, extra_source, extra_target, extra_entry = neighbour_lists(a)
+    # entries: every non-zero of A once; the first entries of empty columns are zeros of A
+    used = torch.cat([first_entry, extra_entry])
+    assert set(torch.nonzero(a.reshape(-1)).flatten().tolist()) <= set(used.tolist())
+    assert len(set(extra_entry.tolist()) | set(first_entry.tolist())) == len(used)
+    assert torch.count_nonzero(a.reshape(-1)[used]) == torch.count_nonzero(a)
+    x = torch.randn(v, 5, dtype=torch.float64)
+    flat = a.double().reshape(-1)
+    z = x[first_source] * flat[first_entry, None]
+    z = z.index_add(0, extra_target, x[extra_source] * flat[extra_entry, None])
+    torch.testing.assert_close(z.view(v, k, 5), torch.einsum("kvw,vc->wkc", a.double(), x))
+
+
+def test_sparse_or_dense_aggregation_choice() -> None:
+    layouts = ("body25", "body25_face", "body25_hands", "wholebody")
+    chooses_sparse = {name: prefer_sparse(partitioned_adjacency(get_layout(name))) for name in layouts}
+    assert chooses_sparse == {"body25": True, "body25_face": True, "body25_hands": True, "wholebody": True}
+    assert not prefer_sparse(partitioned_adjacency(get_layout("body25"), "uniform"))  # 1 entry in 9
+    assert prefer_sparse(partitioned_adjacency(get_layout("wholebody"), "uniform"))  # 1 in 44
+    assert not prefer_sparse(random_adjacency(3, 137, 0.1))
+    assert prefer_sparse(random_adjacency(3, 137, 0.01))
+    blocks = build_model("stgcn", layout="wholebody", in_channels=3, task="va", aggregation="dense").blocks
+    assert not any(block.gcn.sparse for block in blocks)
+    with pytest.raises(ValueError, match="aggregation"):
+        build_model("stgcn", layout="body25", in_channels=3, task="va", aggregation="csr")
+
+
+@pytest.mark.parametrize("frames", [5, 40])  # dense: a batched product for few frames, a convolution for many
+@pytest.mark.parametrize("density", [0.05, 0.6])
+def test_spatial_graph_conv_sparse_equals_dense_in_any_memory_layout(density: float, frames: int) -> None:
+    torch.manual_seed(0)
+    a = random_adjacency(3, 20, density, seed=1)
+    sparse, dense = SpatialGraphConv(4, 6, a, sparse=True).double(), SpatialGraphConv(4, 6, a, sparse=False).double()
+    with torch.no_grad():
+        sparse.importance.uniform_(0.5, 1.5)
+        sparse.conv.bias.uniform_(-1, 1)
+    dense.load_state_dict(sparse.state_dict())
+    x = torch.randn(2, 4, frames, 20, dtype=torch.float64)
+    grads = []
+    for net, inp in ((sparse, x), (dense, x), (sparse, x.contiguous(memory_format=torch.channels_last))):
+        net.zero_grad()
+        out = net(inp)
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        grads.append((out.detach(), net.importance.grad.clone(), net.conv.weight.grad.clone(), net.conv.bias.grad))
+    for other in grads[1:]:
+        for g0, g1 in zip(grads[0], other, strict=True):
+            torch.testing.assert_close(g0, g1, rtol=1e-10, atol=1e-12)
+    assert grads[0][1][a == 0].abs().sum() == 0  # importance learns on the graph's entries only
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+@pytest.mark.parametrize("aggregation", ["sparse", "dense"])
+def test_stgcn_exports_and_freezes_with_either_aggregation(tmp_path, aggregation: str, fmt: str) -> None:
+    from graphemo.inference.bundle import bundle_from_model
+    from graphemo.inference.export import export_bundle
+    from graphemo.inference.predict import Predictor
+
+    if fmt == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("ONNX export needs onnx, onnxscript and onnxruntime (pip install 'graphemo[export]')")
+    torch.manual_seed(0)
+    options = {"channels": [8, 16], "aggregation": aggregation}
+    model = build_model("stgcn", layout="body25", in_channels=3, task="both", **options).eval()
+    window = {"length": 8}
+    bundle = bundle_from_model(model, name="stgcn", model_options=options, layout="body25", task="both", window=window)
+    report = export_bundle(bundle, fmt, tmp_path / f"stgcn.{fmt}")
+    assert report.ok and report.checks, report.format_table()
+    if fmt == "torchscript":  # streaming's traced, frozen copy
+        assert Predictor(bundle, optimize=True).how == "torchscript (frozen)"
 
 
 def test_stgcn_structure_residuals_strides_and_edge_importance() -> None:

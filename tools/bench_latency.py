@@ -8,11 +8,13 @@ latency does not depend on the weights. Prints p50/p99 latency and the frames pe
     .venv/bin/python tools/bench_latency.py                      # every family, body25 and wholebody, 1 CPU thread
     .venv/bin/python tools/bench_latency.py --models stgcn mlp --frames 100
     .venv/bin/python tools/bench_latency.py --device cuda        # on a GPU
+    .venv/bin/python tools/bench_latency.py --models stgcn --model-options '{"channels": [32, 64, 128]}'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -37,8 +39,16 @@ def synthetic_frames(num_frames: int, layout: str, seed: int = 0) -> list[np.nda
     return [keypoints[t, present[t]] for t in range(num_frames)]
 
 
-def make_predictor(name: str, layout: str, window: int, image_size: int, device: str, optimize: bool = True):
-    """A :class:`Predictor` for an untrained ``name`` at its default size."""
+def make_predictor(
+    name: str,
+    layout: str,
+    window: int,
+    image_size: int,
+    device: str,
+    optimize: bool = True,
+    options: dict | None = None,
+):
+    """A :class:`Predictor` for an untrained ``name`` at its default size (or with ``options``)."""
     from graphemo.inference.bundle import bundle_from_model
     from graphemo.inference.predict import Predictor
     from graphemo.models import build_model, model_input_kind
@@ -46,10 +56,11 @@ def make_predictor(name: str, layout: str, window: int, image_size: int, device:
     kind = model_input_kind(name)
     in_channels = 3  # x, y, confidence (the default FeatureSpec); images are RGB
     torch.manual_seed(0)
-    model = build_model(name, layout=layout, in_channels=in_channels, task="both")
+    model = build_model(name, layout=layout, in_channels=in_channels, task="both", **(options or {}))
     bundle = bundle_from_model(
         model,
         name=name,
+        model_options=options,
         layout=layout,
         task="both",
         window={"length": window, "anchor": "end"} if kind == "window" else None,
@@ -59,11 +70,11 @@ def make_predictor(name: str, layout: str, window: int, image_size: int, device:
 
 
 def bench(name: str, layout: str, frames: list[np.ndarray], *, warmup: int, window: int, image_size: int,
-          device: str) -> dict:  # fmt: skip
+          device: str, options: dict | None = None) -> dict:  # fmt: skip
     """Stream ``frames`` through a fresh predictor; returns latency statistics in ms."""
     from graphemo.inference.stream import StreamPredictor
 
-    predictor, params = make_predictor(name, layout, window, image_size, device)
+    predictor, params = make_predictor(name, layout, window, image_size, device, options=options)
     stream = StreamPredictor(predictor)
     ids = [np.full(len(p), -1) for p in frames]
     latencies, cpu_times = [], []
@@ -128,6 +139,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=224, help="image side of CNN models (default 224)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--model-options", type=json.loads, help="JSON options for every model, e.g. a width")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -136,6 +148,7 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} thread(s), {cpu}, "
         f"{os.cpu_count()} cores, load average {load:.2f}; {args.frames} frames per model ({args.warmup} warm-up)"
+        + (f"; model options {json.dumps(args.model_options)}" if args.model_options else "")
     )
     if args.device.startswith("cuda"):
         print(f"GPU: {torch.cuda.get_device_name(args.device)}")
@@ -144,7 +157,7 @@ def main() -> None:
         frames = synthetic_frames(args.frames, layout)
         for name in args.models:
             rows.append(bench(name, layout, frames, warmup=args.warmup, window=args.window,
-                              image_size=args.image_size, device=args.device))  # fmt: skip
+                              image_size=args.image_size, device=args.device, options=args.model_options))  # fmt: skip
             print(format_table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(format_table(rows))

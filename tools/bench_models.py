@@ -8,14 +8,17 @@ figure is that model's alone)::
     image   8 rendered skeletons                      (8, 3, 224, 224)
 
 ST-GCN also runs as the dense einsum formulation of the original paper
-(:mod:`graphemo.models.stgcn_reference`) with identical weights and inputs; the table shows both and
-the largest output difference. Usage::
+(:mod:`graphemo.models.stgcn_reference`), and with the other way of applying its adjacency (graphemo picks
+``aggregation`` sparse or dense by the layout; the variant forces the other one), with identical weights and
+inputs; the table shows all three and the largest output difference. Usage::
 
     python tools/bench_models.py                        # CPU, body25, every model
     python tools/bench_models.py --layout wholebody --device cuda --models stgcn gcn
     python tools/bench_models.py --quick                # a fast check that it all runs
 
-Time is the median of ``--repeats`` timed forward+backward passes after warm-up. Peak memory: on CPU the
+Time is the median of ``--repeats`` timed forward+backward passes after warm-up; on CPU also their median
+process CPU time (``cpu ms``: with one thread it is what a free core would take, so it varies less than the
+wall time on a machine shared with other jobs; with several threads it sums them). Peak memory: on CPU the
 rise of the process's peak RSS (``resource.getrusage``) from just before the model and inputs are built
 to the end; on CUDA ``torch.cuda.max_memory_allocated`` over the passes.
 """
@@ -32,6 +35,8 @@ import sys
 import time
 
 REFERENCE = "stgcn_reference"
+OTHER = "stgcn_other_aggregation"
+VARIANTS = {REFERENCE: "stgcn (dense einsum reference)", OTHER: "stgcn (other aggregation)"}
 BATCH = {"graph": 64, "window": 16, "image": 8}
 
 
@@ -58,12 +63,22 @@ def _build(name: str, layout):
     from graphemo.models.stgcn_reference import ReferenceSTGCN
 
     torch.manual_seed(0)
-    model = build_model("stgcn" if name == REFERENCE else name, layout=layout, in_channels=3, task="both")
-    if name != REFERENCE:
+    model = build_model("stgcn" if name in VARIANTS else name, layout=layout, in_channels=3, task="both")
+    if name not in VARIANTS:
         return model, None
-    reference = ReferenceSTGCN(layout, 3, "both")
-    reference.load_state_dict(model.state_dict())
-    return reference, model
+    if name == REFERENCE:
+        variant = ReferenceSTGCN(layout, 3, "both")
+    else:
+        other = "dense" if model.blocks[0].gcn.sparse else "sparse"
+        variant = build_model("stgcn", layout=layout, in_channels=3, task="both", aggregation=other)
+    variant.load_state_dict(model.state_dict())
+    return variant, model
+
+
+def _label(model, name: str) -> str:
+    if name == OTHER:
+        return f"stgcn (aggregation: {'sparse' if model.blocks[0].gcn.sparse else 'dense'})"
+    return VARIANTS.get(name, name)
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -77,7 +92,7 @@ def worker(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     device = args.device
     layout = get_layout(args.layout)
-    kind = model_input_kind("stgcn" if args.worker == REFERENCE else args.worker)
+    kind = model_input_kind("stgcn" if args.worker in VARIANTS else args.worker)
     batch = max(1, BATCH[kind] // (2 if args.quick else 1))
     frames, image_size = (16, 112) if args.quick else (32, 224)
     cuda = device.startswith("cuda")
@@ -95,34 +110,35 @@ def worker(args: argparse.Namespace) -> dict:
         model.train()
         del graphemo_model
 
-    def step() -> float:
-        start = time.perf_counter()
+    def step() -> tuple[float, float]:
+        start, cpu_start = time.perf_counter(), time.process_time()
         out = model(*inputs)
         (out["expr"].logsumexp(dim=1).sum() + out["va"].sum()).backward()
         if cuda:
             torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         model.zero_grad(set_to_none=True)
-        return elapsed
+        return elapsed, cpu
 
     for _ in range(args.warmup):
         step()
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    times = [step() for _ in range(args.repeats)]
+    times, cpu_times = zip(*(step() for _ in range(args.repeats)), strict=True)
     if cuda:
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:  # ru_maxrss is in KiB on Linux
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     shape = {"graph": f"{batch} frames", "window": f"{batch}x3x{frames}x{layout.num_joints}x1"}
     return {
-        "model": "stgcn (dense einsum reference)" if args.worker == REFERENCE else args.worker,
+        "model": _label(model, args.worker),
         "input": kind,
         "batch": shape.get(kind, f"{batch}x3x{image_size}x{image_size}"),
         "params": sum(p.numel() for p in model.parameters()),
         "ms": 1000 * statistics.median(times),
         "ms_min": 1000 * min(times),
+        "cpu_ms": None if cuda else 1000 * statistics.median(cpu_times),
         "peak_mb": peak_mb,
         "max_diff": difference,
     }
@@ -143,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--layout", default="body25", help="skeleton layout: body25, body25_face, wholebody, ...")
     parser.add_argument("--device", nargs="+", help="cpu and/or cuda (default: cpu, and cuda when available)")
-    parser.add_argument("--models", nargs="+", help="registered names to run (default: all, plus the reference)")
+    parser.add_argument("--models", nargs="+", help="models to run (default: all; stgcn adds its variants)")
     parser.add_argument("--repeats", type=int, help="timed passes per model (default 10; 3 with --quick)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed passes first (default 2)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
@@ -163,11 +179,11 @@ def main(argv: list[str] | None = None) -> int:
 
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     names = args.models or list_models()
-    unknown = sorted(set(names) - set(list_models()) - {REFERENCE})
+    unknown = sorted(set(names) - set(list_models()) - set(VARIANTS))
     if unknown:
         parser.error(f"unknown model(s) {unknown}; registered: {', '.join(list_models())}")
-    if "stgcn" in names and REFERENCE not in names:
-        names = [*names[: names.index("stgcn") + 1], REFERENCE, *names[names.index("stgcn") + 1 :]]
+    if "stgcn" in names and not set(VARIANTS) & set(names):
+        names = [*names[: names.index("stgcn") + 1], *VARIANTS, *names[names.index("stgcn") + 1 :]]
     layout = get_layout(args.layout)
     cpu = f"{os.cpu_count()} CPU cores, {args.threads or torch.get_num_threads()} torch threads"
     quick = " (quick)" if args.quick else ""
@@ -176,18 +192,24 @@ def main(argv: list[str] | None = None) -> int:
     for device in devices:
         if device.startswith("cuda"):
             print(f"GPU: {torch.cuda.get_device_name(0)}")
-        header = f"{'model':<32} {'input':<7} {'batch':<20} {'params':>11} {'fwd+bwd ms':>11} {'peak MB':>9}"
+        header = (
+            f"{'model':<32} {'input':<7} {'batch':<20} {'params':>11} {'fwd+bwd ms':>11} {'cpu ms':>8} {'peak MB':>9}"
+        )
         print(f"\n[{device}]\n{header}\n{'-' * len(header)}")
         rows = {}
         for name in names:
             row = rows[name] = _run_worker(name, device, args)
             note = f"  max |diff| vs stgcn {row['max_diff']:.1e}" if row["max_diff"] is not None else ""
+            cpu_ms = "-" if row["cpu_ms"] is None else f"{row['cpu_ms']:.1f}"
             print(f"{row['model']:<32} {row['input']:<7} {row['batch']:<20} {row['params']:>11,} "
-                  f"{row['ms']:>11.1f} {row['peak_mb']:>9.1f}{note}", flush=True)  # fmt: skip
-        if "stgcn" in rows and REFERENCE in rows:
-            ratio = rows[REFERENCE]["ms"] / rows["stgcn"]["ms"]
-            verdict = "graphemo is faster" if ratio >= 1 else "graphemo is SLOWER"
-            print(f"ST-GCN on {device}: dense reference / graphemo time = {ratio:.2f} ({verdict})")
+                  f"{row['ms']:>11.1f} {cpu_ms:>8} {row['peak_mb']:>9.1f}{note}", flush=True)  # fmt: skip
+        for variant in VARIANTS:
+            if "stgcn" in rows and variant in rows:
+                ratio = rows[variant]["ms"] / rows["stgcn"]["ms"]
+                verdict = "graphemo is faster" if ratio >= 1 else "graphemo is SLOWER"
+                cpu = rows["stgcn"]["cpu_ms"] and f", CPU time {rows[variant]['cpu_ms'] / rows['stgcn']['cpu_ms']:.2f}"
+                label = rows[variant]["model"]
+                print(f"ST-GCN on {device}: {label} / graphemo time = {ratio:.2f}{cpu or ''} ({verdict})")
     return 0
 
 

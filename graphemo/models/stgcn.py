@@ -1,11 +1,14 @@
 """ST-GCN (Yan et al., 2018): spatial graph convolution over the skeleton + temporal convolution, residual blocks.
 
-The spatial convolution is dense: the skeleton is small (V = 25 to 137) and the same for every sample, so a
-``(K, V, V)`` adjacency applied by one matrix product beats sparse message passing on CPU (about 4x at V = 25).
 The adjacency is built from the layout's PyG ``edge_index`` (:mod:`graphemo.models.adjacency`). Unlike the
-paper's code, which applies its 1x1 convolution first and then sums over the adjacency, graphemo applies the
-adjacency first (both are linear, the result is the same): see :class:`SpatialGraphConv`. Equality with the
-paper's dense einsum form is tested against :mod:`graphemo.models.stgcn_reference`.
+paper's code, which applies its 1x1 convolution first and then sums over a dense ``(K, V, V)`` adjacency,
+graphemo applies the adjacency first (both are linear, the result is the same) and, on a skeleton, sparsely:
+each joint gathers its few neighbours (1 entry in 26 of the adjacency is non-zero at V = 25, 1 in 132 at
+V = 137; :func:`prefer_sparse` keeps dense products for denser graphs). A 1x1 convolution over each joint's
+``K * C_in`` aggregated features then mixes channels and subsets. Activations are channels-last,
+``(N, T, V, C)`` in memory, so a gather moves whole channel vectors and every convolution runs on oneDNN's
+channels-last kernels. See :class:`SpatialGraphConv`. Equality with the paper's dense einsum form (outputs and
+gradients) is tested against :mod:`graphemo.models.stgcn_reference`.
 """
 
 from __future__ import annotations
@@ -22,35 +25,120 @@ from graphemo.models.registry import register_model
 from graphemo.skeleton import Layout
 
 PAPER_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
+AGGREGATIONS = ("auto", "sparse", "dense")
+
+
+def neighbour_lists(adjacency: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Index lists that apply a ``(K, V, V)`` adjacency by gathering joints (see :class:`SpatialGraphConv`).
+
+    The outputs are ``V * K`` columns ``j = w * K + k`` (joint ``w``, subset ``k``), column ``j`` being
+    ``sum_v A[k, v, w] x[v]``. Each column gathers its first neighbour (in joint order) and the few columns with
+    more than one neighbour add the rest. A column without neighbours gathers joint ``w`` with the entry
+    ``A[k, w, w]``, which is zero there (so its edge-importance gradient is zero too).
+
+    Returns:
+        ``first_source`` (V*K,) int64: the joint each column gathers first; ``first_entry`` (V*K,): the index of
+        its weight in ``A.reshape(-1)``; ``extra_source``, ``extra_target``, ``extra_entry`` (E,): the other
+        (joint, column, weight index) triples, ``E`` = the non-zero entries minus the non-empty columns.
+    """
+    k, v, _ = adjacency.shape
+    column_joint, column_subset = torch.arange(v * k) // k, torch.arange(v * k) % k
+    columns, sources = torch.nonzero(adjacency.permute(2, 0, 1).reshape(v * k, v), as_tuple=True)  # by column
+    is_first = torch.ones_like(columns, dtype=torch.bool)
+    is_first[1:] = columns[1:] != columns[:-1]
+    first_source = column_joint.clone()
+    first_source[columns[is_first]] = sources[is_first]
+
+    def entry(column: Tensor, source: Tensor) -> Tensor:
+        return (column_subset[column] * v + source) * v + column_joint[column]
+
+    extra_source, extra_target = sources[~is_first], columns[~is_first]
+    first_entry = entry(torch.arange(v * k), first_source)
+    return first_source, first_entry, extra_source, extra_target, entry(extra_target, extra_source)
+
+
+def prefer_sparse(adjacency: Tensor) -> bool:
+    """Whether gathering neighbours should beat the dense product for a ``(K, V, V)`` adjacency (a cost model).
+
+    Gathering moves ``rows`` = one row per column (``K * V``) plus one per further neighbour
+    (:func:`neighbour_lists`); the dense product costs ``K * V * V`` multiply-adds per channel. Measured on CPU
+    (one thread, training and streaming), gathering wins when the dense product costs at least 16 multiply-adds
+    per gathered row and there are at most 3.5 rows per column: on every spatial-partition skeleton (streaming
+    2x faster than dense at V = 137, 7 % at V = 25; training batches about as fast, within the run-to-run noise)
+    and on the whole body's uniform partition, while BODY_25's uniform partition (a tie) and random graphs with
+    1 entry in 16 or more stay dense (gathering trained 1.5-3x slower there).
+    """
+    k, v, _ = adjacency.shape
+    columns = adjacency.permute(2, 0, 1).reshape(v * k, v) != 0
+    rows = k * v + int(columns.sum()) - int(columns.any(dim=1).sum())
+    return rows * 16 <= k * v * v and rows * 2 <= 7 * k * v
+
+
+def _pointwise(x: Tensor, weight: Tensor) -> Tensor:
+    """``F.conv2d(x, weight)`` for a 1x1 ``weight``, run by oneDNN on CPU.
+
+    Dilation does nothing to a 1x1 kernel, but it makes PyTorch's CPU dispatch choose oneDNN, which it otherwise
+    skips for 1x1 kernels on one thread below batch 16, for a GEMM that took twice as long here.
+    """
+    return F.conv2d(x, weight, dilation=2)
 
 
 class SpatialGraphConv(nn.Module):
     """``(N, C_in, T, V) -> (N, C_out, T, V)``: ``out[w] = sum_k sum_v A_k[v, w] (W_k x[v] + b_k)``, edge importance.
 
     The parameters are the paper's (``conv``: a 1x1 convolution to ``K * C_out`` channels, channel ``k * C_out + c``
-    for subset ``k``), but the adjacency is applied first: one ``(N*C_in*T, V) @ (V, K*V)`` matrix product on
-    contiguous memory, then a ``(1, K, 1)`` 3-D convolution with the same weights mixes channels and subsets; the
-    biases pass through the adjacency as ``sum_k b_k * sum_v A_k[v, w]``. The neighbourhood sum then runs over
-    ``C_in`` channels instead of ``K * C_out`` and backward keeps the small aggregated input rather than the
-    ``K * C_out``-channel product: at V = 137 about 20 % less time and half the memory of the paper's order.
+    for subset ``k``; ``importance``: ``(K, V, V)``, multiplied into ``A``), so checkpoints and the reference load
+    either way, but the computation is reordered. On channels-last memory ``(N, T, V, C_in)``, first
+    ``z[n, t, w, k] = sum_v A_k[v, w] x[n, t, v]``: sparse, each ``(w, k)`` gathers its neighbours' channel vectors
+    (:func:`neighbour_lists`); or dense, one ``(V*K, V)`` matrix product. Either way the importance gets gradient
+    on the graph's entries only. Then a 1x1 convolution over each joint's ``K * C_in`` features of ``z``, with the
+    same weights, mixes channels and subsets; the biases pass through the adjacency as
+    ``sum_k b_k * sum_v A_k[v, w]``. The neighbourhood sum runs over ``C_in`` channels rather than ``K * C_out``.
+    The output is channels-last.
+
+    Args:
+        sparse: gather neighbours (True) or multiply by the dense adjacency (False); both give the same result.
+            None: :func:`prefer_sparse`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, adjacency: Tensor, edge_importance: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, adjacency: Tensor, edge_importance: bool = True,
+        sparse: bool | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
-        self.num_subsets = adjacency.size(0)
-        self.conv = nn.Conv2d(in_channels, self.num_subsets * out_channels, kernel_size=1)
+        self.num_subsets, self.num_joints = adjacency.shape[:2]
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.conv = nn.Conv2d(in_channels, self.num_subsets * out_channels, kernel_size=1)  # holds the parameters
         self.register_buffer("adjacency", adjacency)
         self.importance = nn.Parameter(torch.ones_like(adjacency)) if edge_importance else None
+        self.sparse = prefer_sparse(adjacency) if sparse is None else sparse
+        names = ("first_source", "first_entry", "extra_source", "extra_target", "extra_entry")
+        for name, index in zip(names, neighbour_lists(adjacency), strict=True):
+            self.register_buffer(name, index, persistent=False)  # derived from the adjacency: not in state dicts
 
     def forward(self, x: Tensor) -> Tensor:
-        n, c, t, v = x.shape
-        k = self.num_subsets
+        n, _, t, v = x.shape
+        k, c_in, c_out = self.num_subsets, self.in_channels, self.out_channels
         a = self.adjacency if self.importance is None else self.adjacency * self.importance  # (K, V, W)
-        z = torch.matmul(x, a.transpose(0, 1).reshape(v, k * v)).view(n, c, t, k, v)  # z[n, c, t, k, w]
-        weight = self.conv.weight.view(k, -1, c).permute(1, 2, 0)[:, :, None, :, None]  # (C_out, C_in, 1, K, 1)
-        out = F.conv3d(z, weight).squeeze(3)
+        x = x.permute(0, 2, 3, 1)  # (N, T, V, C_in): contiguous when x is channels-last
+        if self.sparse:
+            entries = a.reshape(-1)
+            z = x.index_select(2, self.first_source) * entries.index_select(0, self.first_entry)[:, None]
+            if self.extra_source.numel():
+                extra = x.index_select(2, self.extra_source) * entries.index_select(0, self.extra_entry)[:, None]
+                z = z.index_add_(2, self.extra_target, extra)
+        else:
+            m = a.permute(2, 0, 1).reshape(self.num_joints * k, self.num_joints)  # (W*K, V)
+            # A few frames (streaming): a batched matrix product. Training batches: a 1x1 convolution with the
+            # joints as channels, 1.5x faster there.
+            few = n * t < 64
+            z = torch.matmul(m, x) if few else _pointwise(x.reshape(n * t, v, c_in, 1), m[:, :, None, None])
+        z = z.view(n, t, v, k * c_in).permute(0, 3, 1, 2)  # (N, K*C_in, T, V), channels-last
+        weight = self.conv.weight.view(k, c_out, c_in).transpose(0, 1).reshape(c_out, k * c_in, 1, 1)
+        out = _pointwise(z, weight)
         if self.conv.bias is not None:
-            out = out + (self.conv.bias.view(k, -1).t() @ a.sum(dim=1))[:, None, :]  # (C_out, 1, W)
+            bias = a.sum(dim=1).t() @ self.conv.bias.view(k, c_out)  # (W, C_out), laid out like out
+            out = out.add_(bias.t()[:, None, :])
         return out
 
 
@@ -59,10 +147,10 @@ class STGCNBlock(nn.Module):
 
     def __init__(
         self, in_channels: int, out_channels: int, adjacency: Tensor, *, stride: int = 1, kernel: int = 9,
-        dropout: float = 0.0, residual: bool = True, edge_importance: bool = True,
+        dropout: float = 0.0, residual: bool = True, edge_importance: bool = True, sparse: bool | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
-        self.gcn = SpatialGraphConv(in_channels, out_channels, adjacency, edge_importance)
+        self.gcn = SpatialGraphConv(in_channels, out_channels, adjacency, edge_importance, sparse)
         self.tcn = nn.Sequential(
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
@@ -81,7 +169,9 @@ class STGCNBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.tcn(self.gcn(x))
-        return torch.relu(y if self.residual is None else y + self.residual(x))
+        if self.residual is not None:
+            y = y.add_(self.residual(x))  # in place: nothing else reads the tcn's output
+        return y.relu_()
 
 
 @register_model("stgcn")
@@ -103,29 +193,37 @@ class STGCN(nn.Module):
         edge_importance: bool = True,
         dropout: float = 0.1,
         head_dropout: float = 0.0,
+        aggregation: str = "auto",
     ) -> None:
         """``channels``: one entry per block; a block that widens the channels (after the first) has temporal
-        stride 2, as in the paper, whose ten blocks are :data:`PAPER_CHANNELS`."""
+        stride 2, as in the paper, whose ten blocks are :data:`PAPER_CHANNELS`. ``aggregation``: how the adjacency
+        is applied, ``"sparse"`` (gather the neighbours), ``"dense"`` (matrix product) or ``"auto"``
+        (:func:`prefer_sparse`: sparse on every spatial-partition skeleton); the same function either way."""
         super().__init__()
         if not channels or min(channels) < 1:
             raise ValueError(f"channels must list one positive width per block, got {list(channels)}")
         if temporal_kernel < 1 or temporal_kernel % 2 == 0:
             raise ValueError(f"temporal_kernel must be odd (it keeps T unchanged), got {temporal_kernel}")
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        sparse = None if aggregation == "auto" else aggregation == "sparse"
         adjacency = partitioned_adjacency(layout, partition)
         self.data_bn = nn.BatchNorm1d(in_channels * layout.num_joints)
         blocks, width = [], in_channels
         for i, out in enumerate(channels):
             stride = 2 if i > 0 and out > width else 1
             blocks.append(STGCNBlock(width, out, adjacency, stride=stride, kernel=temporal_kernel,
-                                     dropout=dropout, residual=i > 0, edge_importance=edge_importance))  # fmt: skip
+                                     dropout=dropout, residual=i > 0, edge_importance=edge_importance,
+                                     sparse=sparse))  # fmt: skip
             width = out
-        self.blocks = nn.Sequential(*blocks)
+        # Convolution weights laid out like the activations, so oneDNN need not reorder them on every call.
+        self.blocks = nn.Sequential(*blocks).to(memory_format=torch.channels_last)
         self.heads = TaskHeads(width, task, num_classes, head_dropout)
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """``x`` (N, C, T, V, M) -> heads on features averaged over frames, joints and persons."""
         n, c, t, v, m = x.shape
-        x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(n * m, v * c, t))  # per joint-and-channel BN
-        x = x.view(n * m, v, c, t).permute(0, 2, 3, 1).contiguous()  # (N*M, C, T, V)
+        x = self.data_bn(x.permute(0, 4, 2, 3, 1).reshape(n * m * t, v * c))  # per joint-and-channel BN
+        x = x.view(n * m, t, v, c).permute(0, 3, 1, 2)  # (N*M, C, T, V), channels-last memory
         x = self.blocks(x)
         return self.heads(x.mean(dim=(2, 3)).view(n, m, -1).mean(dim=1))

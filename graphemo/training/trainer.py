@@ -144,7 +144,8 @@ class Trainer:
                                  **config.model.options).to(device)  # fmt: skip
         # CNNs run faster channels-last on both oneDNN (CPU) and cuDNN (tensor cores).
         self.memory_format = torch.channels_last if data.input_kind == "image" else torch.contiguous_format
-        self.model = self.model.to(memory_format=self.memory_format)
+        if self.memory_format is torch.channels_last:  # other models keep the layout they chose for themselves
+            self.model = self.model.to(memory_format=self.memory_format)
         self.amp, self.amp_dtype, needs_scaler = amp_settings(config.train.amp, device)
         self.scaler = torch.amp.GradScaler(device.type) if needs_scaler else None
         train_model: nn.Module = self.model
