@@ -482,7 +482,7 @@ def _prepare(
         for job in jobs:
             job.keypoints_path, job.keypoints_offset = str(kp_path), offset
 
-        bar = tqdm(total=n, unit="frame", desc="prepare", disable=not progress)
+        bar = tqdm(total=n, unit="frame", desc="prepare", disable=None if progress else True)
         # The labels are read while the workers read the videos.
         results, (label_table, label_errors, broken_labels) = _run_jobs(jobs, pool, bar, lambda: load_labels(labels))
         problems = _finish_store(

@@ -484,7 +484,9 @@ def predict_folder(
     if not folders:
         raise ValueError(f"{root}: no OpenPose .json files in it or below it")
     results = []
-    with tqdm(total=sum(len(f) for _, f in folders), unit="frame", desc="predict", disable=not progress) as bar:
+    with tqdm(
+        total=sum(len(f) for _, f in folders), unit="frame", desc="predict", disable=None if progress else True
+    ) as bar:
         for folder, files in folders:
             problems: list[ReadProblem] = []
             seq = read_openpose_video(folder, layout=predictor.layout.name, max_people=predictor.persons,

@@ -427,7 +427,7 @@ def extract_source(
     frames = image_frames(source.images, wanted) if source.images else video_frames(source.path, wanted)
     start = time.perf_counter()
     worker.reset()
-    with tqdm(total=total, unit="frame", desc=source.name, disable=not progress, leave=False) as bar:
+    with tqdm(total=total, unit="frame", desc=source.name, disable=None if progress else True, leave=False) as bar:
         for number, record, height, width in worker.landmarks(frames):
             people = people_from_record(record, width, height)
             write_openpose_json(out / frame_file_name(source.name, number), people, layout)

@@ -1247,7 +1247,7 @@ def generate_dataset(
     ]  # fmt: skip
     workers = workers or min(os.cpu_count() or 1, 8)
     results: list = []
-    bar = tqdm(total=num_videos, unit="video", desc="synth", disable=not progress)
+    bar = tqdm(total=num_videos, unit="video", desc="synth", disable=None if progress else True)
     if workers <= 1 or num_videos == 1:
         for job in jobs:
             results.append(_make_video(job))

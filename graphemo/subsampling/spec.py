@@ -431,7 +431,7 @@ def select_training_frames(
             kept = np.flatnonzero(cand).astype(np.int64)
         return record.start + kept, report if report["eligible"] else None
 
-    bar = tqdm(total=len(todo), unit="video", desc=f"subsample {spec.strategy}", disable=not progress)
+    bar = tqdm(total=len(todo), unit="video", desc=f"subsample {spec.strategy}", disable=None if progress else True)
     with bar:
         results = list(_map(work, todo, workers, bar))
     kept_all = [r[0] for r in results]

@@ -190,7 +190,7 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         batches = 0
         bar = tqdm(self.train_loader, total=self.steps_per_epoch, desc=f"epoch {epoch}", unit="batch",
-                   leave=False, disable=not progress)  # fmt: skip
+                   leave=False, disable=None if progress else True)  # fmt: skip
         for batch in bar:
             if batches >= self.steps_per_epoch:
                 break
@@ -234,7 +234,7 @@ class Trainer:
         loader = make_loader(dataset, batch_size=batch_size, train=False, num_workers=self.config.train.num_workers,
                              distributed=self.info.enabled)  # fmt: skip
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("video", "frame", "y", "va", "probs", "va_pred")}
-        for batch in tqdm(loader, desc="evaluate", unit="batch", leave=False, disable=not progress):
+        for batch in tqdm(loader, desc="evaluate", unit="batch", leave=False, disable=None if progress else True):
             batch = batch.to(self.device, non_blocking=True)
             with self._autocast():
                 outputs = model(*self._inputs(batch))
