@@ -5,7 +5,7 @@ Names are imported lazily so that ``graphemo prepare`` does not pay for importin
 
 from __future__ import annotations
 
-import importlib
+from graphemo.lazy import lazy_getattr
 
 _EXPORTS = {
     "PreparedStore": "graphemo.graphs.store",
@@ -24,8 +24,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> object:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'graphemo.graphs' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

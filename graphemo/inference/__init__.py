@@ -12,7 +12,7 @@ Names are imported lazily so that importing the package does not import torch.
 
 from __future__ import annotations
 
-import importlib
+from graphemo.lazy import lazy_getattr
 
 _EXPORTS = {
     "BUNDLE_FORMAT": "graphemo.inference.bundle",
@@ -35,8 +35,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> object:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'graphemo.inference' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

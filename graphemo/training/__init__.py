@@ -10,7 +10,7 @@ or ``graphemo run experiments/quickstart.yaml --set train.epochs=2``. Heavy modu
 
 from __future__ import annotations
 
-import importlib
+from graphemo.lazy import lazy_getattr
 
 _EXPORTS = {
     "ExperimentConfig": "graphemo.training.config",
@@ -26,8 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> object:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'graphemo.training' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
