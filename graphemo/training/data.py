@@ -7,8 +7,7 @@ and (with a ``subsample:`` section) subsampled; validation and test are scored o
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ import numpy as np
 
 from graphemo.graphs.store import PreparedStore
 from graphemo.training.config import DataConfig, ExperimentConfig
-
-log = logging.getLogger(__name__)
 
 
 def ensure_store(data: DataConfig, *, progress: bool = True) -> PreparedStore:
@@ -73,7 +70,6 @@ class TrainingData:
     class_names: list[str]
     train_frames: np.ndarray | None = None
     subsample_report: dict | None = None
-    extra: dict = field(default_factory=dict)
 
     def clip_labels(self) -> dict[int, int]:
         """Video index -> clip label (DFEW) for the videos that have one."""

@@ -12,7 +12,6 @@ A run killed at any point resumes with ``resume=True`` from the last finished ep
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import os
 import random
@@ -35,7 +34,6 @@ from graphemo.training.losses import MultiTaskLoss, balanced_class_weights
 from graphemo.training.metrics import Predictions, evaluate
 from graphemo.training.tracking import NullTracker, Tracker, git_commit
 
-log = logging.getLogger(__name__)
 SUMMARY_METRICS = ("score", "f1", "accuracy", "ccc_valence", "ccc_arousal", "ccc_mean", "clip_uar", "clip_war",
                    "va2class_f1")  # fmt: skip
 
@@ -282,8 +280,6 @@ def evaluate_predictions(trainer: Trainer, pred: Predictions, va_map: Any) -> di
     """All metrics of ``pred`` (VA-derived classes through ``va_map`` for VA-only models)."""
     config = trainer.config
     va_classes = va_map.predict(pred.va_pred) if va_map is not None and pred.va_pred is not None else None
-    if config.task != "va":
-        va_classes = None
     return evaluate(pred, config.task, trainer.data.class_names, va_classes=va_classes,
                     clip_labels=trainer.data.clip_labels(), clip_metrics=config.data.clip_metrics)  # fmt: skip
 
