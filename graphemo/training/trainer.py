@@ -462,23 +462,13 @@ def _save_bundle(
     path: Path, config: ExperimentConfig, trainer: Trainer, va_map: Any, result: RunResult, epoch: int, val: dict
 ) -> None:
     import graphemo
-    from graphemo.inference.bundle import ModelBundle, save_bundle
+    from graphemo.inference.bundle import bundle_from_model, save_bundle
 
     d = config.data
-    kind = trainer.data.input_kind
-    bundle = ModelBundle(
-        model=config.model.name,
-        model_options=dict(config.model.options),
-        layout=trainer.data.layout.name,
-        task=config.task,
-        num_classes=len(trainer.data.class_names),
-        class_names=list(trainer.data.class_names),
-        input_kind=kind,
-        features=dict(vars(d.features)),
-        window=dict(vars(d.window)) if kind == "window" else None,
-        image_size=d.image_size if kind == "image" else None,
-        state_dict={k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()},
-        va_to_class=va_map.state_dict() if va_map is not None else None,
+    bundle = bundle_from_model(
+        trainer.model, name=config.model.name, model_options=config.model.options, layout=trainer.data.layout,
+        task=config.task, num_classes=len(trainer.data.class_names), class_names=trainer.data.class_names,
+        features=d.features, window=vars(d.window), image_size=d.image_size, va_to_class=va_map,
         metadata={"run_id": result.run_id, "experiment": config.name, "run_name": result.name, "epoch": epoch,
                   "val": {k: float(v) for k, v in val.items() if isinstance(v, int | float)},
                   "graphemo_version": graphemo.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S")},
