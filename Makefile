@@ -9,7 +9,7 @@ READY := $(VENV)/.graphemo-ready
 
 # `graphemo extract` runs MediaPipe in its own environment: mediapipe 0.10.14 needs protobuf<5 and
 # opencv-contrib-python, which clash with this environment's protobuf>=5 (mlflow) and opencv-python-headless.
-# Keep MEDIAPIPE_VERSION equal to graphemo/keypoints/mediapipe_worker.py's (a test checks it).
+# Keep MEDIAPIPE_VERSION equal to graphemo/sources/video/mediapipe_worker.py's (a test checks it).
 EXTRACT_PYTHON ?= $(PYTHON)
 EXTRACT_VENV ?= .venv-extract
 EXTRACT_READY := $(EXTRACT_VENV)/.graphemo-ready
@@ -38,7 +38,7 @@ clean-venv:
 $(EXTRACT_READY):
 	test -x $(EXTRACT_VENV)/bin/python || $(EXTRACT_PYTHON) -m venv $(EXTRACT_VENV)
 	$(EXTRACT_VENV)/bin/python -m pip install --quiet mediapipe==$(MEDIAPIPE_VERSION)
-	$(EXTRACT_VENV)/bin/python -I graphemo/keypoints/mediapipe_worker.py --check > /dev/null 2> $(EXTRACT_VENV)/check.log \
+	$(EXTRACT_VENV)/bin/python -I graphemo/sources/video/mediapipe_worker.py --check > /dev/null 2> $(EXTRACT_VENV)/check.log \
 		|| { cat $(EXTRACT_VENV)/check.log; exit 1; }
 	touch $(EXTRACT_READY)
 

@@ -27,8 +27,9 @@ def rng() -> np.random.Generator:
 @pytest.fixture(scope="session")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory):
     """A prepared store of 3 short generated whole-body videos with ABAW EXPR and VA labels (built once)."""
-    from graphemo.graphs.store import LabelSpec, prepare_dataset
-    from graphemo.keypoints.synth import generate_dataset
+    from graphemo.labels import LabelSpec
+    from graphemo.sources.synth import generate_dataset
+    from graphemo.store import prepare_dataset
 
     root = tmp_path_factory.mktemp("tiny_store")
     generate_dataset(root / "raw", 3, seed=1, frames=(20, 30), workers=1, progress=False)

@@ -50,8 +50,7 @@ def tiny_bundle(name: str, task: str = "both", *, layout: str = LAYOUT, seed: in
         model_options=TINY[name],
         layout=layout,
         task=task,
-        window=dict(WINDOW) if kind_window else None,
-        image_size=IMAGE_SIZE,
+        input_options=dict(WINDOW) if kind_window else {"size": IMAGE_SIZE} if name == "resnet18" else None,
         **kwargs,
     )
     return model, bundle
@@ -92,7 +91,7 @@ def test_round_trip_predicts_identically(tmp_path, name):
     loaded = load_bundle(path)
     assert loaded.source == str(path)
     for key in ("model", "model_options", "layout", "task", "num_classes", "class_names", "input_kind", "features",
-                "window", "image_size", "va_to_class", "metadata"):  # fmt: skip
+                "input_options", "va_to_class", "metadata"):  # fmt: skip
         assert getattr(loaded, key) == getattr(bundle, key), key
     rebuilt = loaded.build()
     assert not rebuilt.training
@@ -109,7 +108,7 @@ def test_bundle_records_the_spec(tmp_path):
     _, bundle = tiny_bundle("stgcn", "va", va_to_class=mapper, metadata={"run_id": "abc", "metrics": {"ccc": 0.4}})
     save_bundle(bundle, tmp_path)  # a directory gets bundle.pt
     loaded = load_bundle(tmp_path)  # and loads from the directory
-    assert loaded.input_kind == "window" and loaded.window == WINDOW
+    assert loaded.input_kind == "window" and loaded.input_options == WINDOW
     assert loaded.features == {"center": "neck", "scale": "shoulders", "confidence": True, "mask": False}
     assert loaded.class_names[:2] == ["anger", "disgust"] and loaded.num_classes == 7
     assert loaded.metadata == {"run_id": "abc", "metrics": {"ccc": 0.4}}
@@ -143,10 +142,11 @@ def test_a_pickle_with_code_is_refused(tmp_path):
     ("change", "message"),
     [
         (lambda d: d.pop("layout"), r"lacks the keys \['layout'\]"),
-        (lambda d: d.update(format=BUNDLE_FORMAT + 1), "bundle format 2"),
+        (lambda d: d.update(format=BUNDLE_FORMAT + 1), f"bundle format {BUNDLE_FORMAT + 1}"),
         (lambda d: d.update(model="stgcnn"), "unknown model 'stgcnn'"),
         (lambda d: d.update(input_kind="image"), "input_kind 'image'"),
-        (lambda d: d.update(window=None), "needs window"),
+        (lambda d: d.update(input_options={"length": 0}), r"input_options\.length: 0 is outside"),
+        (lambda d: d.update(input_options={"lenght": 8}), r"input_options\.lenght: unknown key; did you mean 'length'"),
         (lambda d: d.update(class_names=["a", "b"]), "2 class names for 7 classes"),
     ],
 )
@@ -159,6 +159,21 @@ def test_bad_bundles_are_named(tmp_path, change, message):
     with pytest.raises(BundleError, match=message) as info:
         load_bundle(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["stgcn", "resnet18", "mlp"])
+def test_format_1_bundles_still_load(tmp_path, name):
+    """Format 1 kept a window model's window in ``window`` and an image model's size in ``image_size``."""
+    model, bundle = tiny_bundle(name)
+    data = bundle.to_dict()
+    options = data.pop("input_options")
+    data.update(format=1, window=options if name == "stgcn" else None, image_size=options.get("size"))
+    torch.save(data, tmp_path / "old.pt")
+    loaded = load_bundle(tmp_path / "old.pt")
+    assert loaded.input_options == bundle.input_options and loaded.input_kind == bundle.input_kind
+    x = random_input(name, 2)
+    with torch.inference_mode():
+        assert torch.equal(model_forward(model, name, x)["expr"], model_forward(loaded.build(), name, x)["expr"])
 
 
 def test_a_plain_state_dict_is_not_a_bundle(tmp_path):

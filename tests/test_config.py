@@ -21,7 +21,7 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "experiments").mkdir()
     (tmp_path / "configs" / "optim" / "sgd.yaml").write_text("name: sgd\nlr: 0.05\nmomentum: 0.8\n")
     (tmp_path / "configs" / "optim" / "bad.yaml").write_text("name: adam\n\nlearning_rate: 0.1\n")
-    (tmp_path / "configs" / "data" / "tiny.yaml").write_text("store: somewhere/store\nimage_size: 32\n")
+    (tmp_path / "configs" / "data" / "tiny.yaml").write_text("store: somewhere/store\nimage: {size: 32}\n")
     return tmp_path
 
 
@@ -37,7 +37,7 @@ def test_defaults_compose_into_sections_and_the_file_overrides_them(project):
     config = run.config
     assert config.optim.name == "sgd" and config.optim.momentum == 0.8  # from the group file
     assert config.optim.lr == 0.2  # the experiment wins
-    assert config.data.store == "somewhere/store" and config.data.image_size == 32
+    assert config.data.store == "somewhere/store" and config.data.image.size == 32
     assert config.train.epochs == 10  # untouched default
 
 

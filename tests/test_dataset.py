@@ -9,10 +9,11 @@ from torch_geometric.loader import DataLoader
 
 from graphemo.graphs import FeatureSpec, SkeletonFrames, SkeletonWindows, split_videos
 from graphemo.graphs.augment import Augment
-from graphemo.graphs.store import LabelSpec, PreparedStore, PrepareOptions, prepare_dataset
 from graphemo.keypoints import frame_file_name, write_openpose_json
-from graphemo.keypoints.synth import generate_dataset
+from graphemo.labels import LabelSpec
 from graphemo.skeleton import get_layout
+from graphemo.sources.synth import generate_dataset
+from graphemo.store import PreparedStore, PrepareOptions, prepare_dataset
 
 BODY25 = get_layout("body25")
 NECK, R_SHOULDER, R_WRIST, L_SHOULDER, L_WRIST, R_KNEE = 1, 2, 4, 5, 7, 10

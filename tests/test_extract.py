@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 
 from graphemo.cli import main as cli_main
-from graphemo.keypoints import extract as ex
-from graphemo.keypoints import mediapipe_worker as protocol
 from graphemo.keypoints import read_openpose_json, read_openpose_video, write_openpose_json
-from graphemo.keypoints.mediapipe_map import (
+from graphemo.skeleton import get_layout
+from graphemo.skeleton.layouts import BODY25_JOINTS
+from graphemo.sources.video import extract as ex
+from graphemo.sources.video import mediapipe_worker as protocol
+from graphemo.sources.video.mediapipe_map import (
     FACE70_FROM_MESH,
     PART_CONFIDENCE,
     body25_from_pose,
@@ -29,8 +31,6 @@ from graphemo.keypoints.mediapipe_map import (
     people_from_record,
     split_record,
 )
-from graphemo.skeleton import get_layout
-from graphemo.skeleton.layouts import BODY25_JOINTS
 from tests.conftest import SHARED, shared_path
 
 WHOLEBODY = get_layout("wholebody")

@@ -15,9 +15,9 @@ import torchvision
 from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
-from graphemo.graphs.dataset import DATASETS, FeatureSpec, SkeletonImages, SkeletonWindows
+from graphemo.graphs import FeatureSpec, ImageSpec, SkeletonImages, SkeletonWindows, WindowSpec, input_kind
+from graphemo.graphs.kinds import input_kinds
 from graphemo.models import (
-    INPUT_KINDS,
     VAToClass,
     build_model,
     list_models,
@@ -30,8 +30,8 @@ from graphemo.models.stgcn import PAPER_CHANNELS, STGCN, SpatialGraphConv, neigh
 from graphemo.models.stgcn_reference import ReferenceSTGCN
 from graphemo.skeleton import get_layout
 
-SKELETON_MODELS = [n for n in list_models() if model_input_kind(n) != "image"]
-CNN_MODELS = [n for n in list_models() if model_input_kind(n) == "image"]
+SKELETON_MODELS = [n for n in list_models() if model_input_kind(n).name != "image"]
+CNN_MODELS = [n for n in list_models() if model_input_kind(n).name == "image"]
 IMAGE_SIZE = 32
 
 
@@ -44,16 +44,16 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def make_inputs(kind: str, layout_name: str, n: int, channels: int = 3, frames: int = 16) -> tuple[torch.Tensor, ...]:
+def make_inputs(kind, layout_name: str, n: int, channels: int = 3, frames: int = 16) -> tuple[torch.Tensor, ...]:
     """Random model inputs of the given kind: (x, edge_index, batch) for graphs, (x,) otherwise."""
     layout = get_layout(layout_name)
     v = layout.num_joints
-    if kind == "graph":
+    if kind.name == "graph":
         batch = Batch.from_data_list(
             [Data(x=torch.randn(v, channels), edge_index=layout.edge_index()) for _ in range(n)]
         )
         return batch.x, batch.edge_index, batch.batch
-    if kind == "window":
+    if kind.name == "window":
         return (torch.randn(n, channels, frames, v, 2),)
     return (torch.randn(n, 3, IMAGE_SIZE, IMAGE_SIZE),)
 
@@ -102,13 +102,13 @@ def test_skeleton_models_on_face_and_wholebody_layouts(name: str, layout: str) -
 def test_every_model_overfits_a_tiny_batch(name: str) -> None:
     torch.manual_seed(0)
     kind = model_input_kind(name)
-    n = 4 if kind == "image" else 8
+    n = 4 if kind.name == "image" else 8
     inputs = make_inputs(kind, "body25", n)
     y, va = torch.arange(n) % 7, torch.rand(n, 2) * 1.6 - 0.8
     model = build_model(name, layout="body25", in_channels=3, task="both")
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3 if kind == "image" else 3e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3 if kind.name == "image" else 3e-3)
     losses = []
-    for _ in range(15 if kind == "image" else 30):
+    for _ in range(15 if kind.name == "image" else 30):
         out = model(*inputs)
         loss = F.cross_entropy(out["expr"], y) + F.mse_loss(out["va"], va)
         optimizer.zero_grad()
@@ -151,23 +151,23 @@ def test_registry_options_and_fixed_options() -> None:
         register_model("no_kind_model")(NoKind)
 
 
-def test_model_input_kinds_match_the_dataset_classes() -> None:
+def test_model_input_kinds_are_registered_kinds() -> None:
     for name in list_models():
         kind = model_input_kind(name)
-        assert kind in INPUT_KINDS
-        assert DATASETS[kind].input_kind == kind
+        assert kind.name in input_kinds()
+        assert input_kind(kind.name) is kind
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_takes_a_batch_of_its_dataset(name: str, tiny_store) -> None:
     kind = model_input_kind(name)
     features = FeatureSpec(confidence=True, mask=True)
-    extra = {"window": {"length": 8}, "image": {"size": IMAGE_SIZE}}.get(kind, {})
-    dataset = DATASETS[kind](tiny_store, task="both", features=features, **extra)
+    options = {"window": WindowSpec(length=8), "image": ImageSpec(size=IMAGE_SIZE)}.get(kind.name)
+    dataset = kind.dataset(tiny_store, options=options, task="both", features=features)
     batch = next(iter(DataLoader(dataset, batch_size=4)))
     model = build_model(name, layout=dataset.layout, in_channels=dataset.in_channels, task="both").eval()
     with torch.no_grad():
-        out = model(batch.x, batch.edge_index, batch.batch) if kind == "graph" else model(batch.x)
+        out = model(*kind.batch_inputs(batch))
     check_outputs(out, "both", 4, 7)
     if isinstance(dataset, SkeletonWindows):
         assert batch.x.shape == (4, 4, 8, tiny_store.layout.num_joints, 1)
@@ -342,7 +342,9 @@ def test_stgcn_exports_and_freezes_with_either_aggregation(tmp_path, aggregation
     options = {"channels": [8, 16], "aggregation": aggregation}
     model = build_model("stgcn", layout="body25", in_channels=3, task="both", **options).eval()
     window = {"length": 8}
-    bundle = bundle_from_model(model, name="stgcn", model_options=options, layout="body25", task="both", window=window)
+    bundle = bundle_from_model(
+        model, name="stgcn", model_options=options, layout="body25", task="both", input_options=window
+    )
     report = export_bundle(bundle, fmt, tmp_path / f"stgcn.{fmt}")
     assert report.ok and report.checks, report.format_table()
     if fmt == "torchscript":  # streaming's traced, frozen copy

@@ -22,8 +22,8 @@ from graphemo.inference.predict import (
     smooth_sequence,
 )
 from graphemo.keypoints.openpose import read_openpose_video
-from graphemo.keypoints.synth import SynthConfig, generate_dataset
 from graphemo.models import VAToClass
+from graphemo.sources.synth import SynthConfig, generate_dataset
 from tests.test_bundle import TINY, WINDOW, tiny_bundle
 
 LAYOUT = "body25_face_hands"  # the synthetic data's layout
@@ -122,14 +122,12 @@ def test_json_output_has_summaries(tmp_path, dataset, capsys):
 @pytest.mark.parametrize("name", ["mlp", "stgcn", "resnet18"])
 def test_inputs_match_the_training_datasets(tmp_path, dataset, name):
     """The predictor builds exactly the tensors the training datasets build for the same frames."""
-    from graphemo.graphs.dataset import DATASETS
-    from graphemo.graphs.store import prepare_dataset
+    from graphemo.store import prepare_dataset
 
     store = prepare_dataset(dataset, tmp_path / "store", workers=1, progress=False)
     _, bundle = tiny_bundle(name, layout=store.layout.name)
     predictor = Predictor(bundle)
-    kind_options = {"window": WINDOW, "image": {"size": bundle.image_size}}.get(predictor.kind, {})
-    train_set = DATASETS[predictor.kind](store, task=None, **kind_options)
+    train_set = predictor.kind.dataset(store, options=predictor.options, task=None)
     video_of_frame = store.video_of_frame()
     sequences = {}
     for i in range(0, len(train_set), 7):
@@ -162,7 +160,7 @@ def test_window_anchor_decides_what_a_frame_sees(dataset):
     changed[t + 1 :, 0, :, 2] *= 0.5
     for anchor, same in (("end", True), ("center", False)):
         _, bundle = tiny_bundle("stgcn", "both", layout=LAYOUT)
-        bundle.window = {**WINDOW, "anchor": anchor}
+        bundle.input_options = {**WINDOW, "anchor": anchor}
         predictor = Predictor(bundle)
         a = predict_keypoints(predictor, keypoints, [t])
         b = predict_keypoints(predictor, changed, [t])

@@ -14,7 +14,7 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "experiments" / "quickstart.y
 
 def test_quickstart_at_reduced_size(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # data/, mlflow.db, mlruns/ and runs/ land here, as in the repository root
-    small = ["data.synth.videos=6", "data.synth.frames=[40, 60]", "data.image_size=32", "train.epochs=1",
+    small = ["data.synth.videos=6", "data.synth.frames=[40, 60]", "data.image.size=32", "train.epochs=1",
              "train.max_steps_per_epoch=2", "train.progress=false"]  # fmt: skip
     code = main(["run", str(QUICKSTART), *(arg for s in small for arg in ("--set", s))])
     out = capsys.readouterr().out

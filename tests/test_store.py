@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import graphemo.graphs.store as store_module
-from graphemo.graphs.store import LabelSpec, PreparedStore, PrepareOptions, prepare_dataset
+import graphemo.store.prepare as store_module
 from graphemo.keypoints import frame_file_name, read_openpose_video, write_openpose_json
-from graphemo.keypoints.synth import SynthConfig, generate_dataset
-from graphemo.labels import EMOTIONS, read_dfew_csv
+from graphemo.labels import EMOTIONS, LabelSpec, read_dfew_csv
 from graphemo.labels.emotions import ABAW_EXPR_HEADER, abaw_to_graphemo
 from graphemo.skeleton import get_layout
+from graphemo.sources.synth import SynthConfig, generate_dataset
+from graphemo.store import PreparedStore, PrepareOptions, prepare_dataset
 from tests.conftest import OPENPOSE, shared_path
 
 BODY25 = get_layout("body25")
@@ -175,7 +175,7 @@ def test_a_changed_file_or_force_rebuilds(synth, tmp_path, monkeypatch):
     assert len(builds) == 4, "a changed label file rebuilds too"
 
 
-@pytest.mark.parametrize("where", ["_finish_store", "_read_video"])
+@pytest.mark.parametrize("where", ["finish_store", "_read_video"])
 def test_a_failed_build_leaves_the_old_store_and_no_temporary_folder(synth, tmp_path, monkeypatch, where):
     out = tmp_path / "store"
     prepare(synth / "keypoints", out, labels=abaw_labels(synth))

@@ -23,8 +23,8 @@ from graphemo.inference.stream import (
     StreamPredictor,
     watch_folder,
 )
-from graphemo.keypoints.synth import SynthConfig, generate_dataset
 from graphemo.skeleton import get_layout
+from graphemo.sources.synth import SynthConfig, generate_dataset
 from tests.test_bundle import WINDOW, tiny_bundle
 
 LAYOUT = "body25_face_hands"
@@ -83,8 +83,8 @@ class LiveWriter(threading.Thread):
 
 def save(tmp_path, name, task="both", anchor="center"):
     _, bundle = tiny_bundle(name, task, layout=LAYOUT)
-    if bundle.window is not None:
-        bundle.window = {**WINDOW, "anchor": anchor}
+    if bundle.input_kind == "window":
+        bundle.input_options = {**WINDOW, "anchor": anchor}
     path = tmp_path / f"{name}-{anchor}.pt"
     save_bundle(bundle, path)
     return Predictor(bundle, optimize=True)  # as `graphemo stream` runs it: a traced, frozen model

@@ -11,9 +11,10 @@ import pytest
 
 from graphemo.cli import main
 from graphemo.graphs.normalize import body_frame, normalize_pose
-from graphemo.graphs.store import LabelSpec, PreparedStore, prepare_dataset
-from graphemo.keypoints.synth import generate_dataset, plan_emotions, synthesize_video
+from graphemo.labels import LabelSpec
 from graphemo.skeleton import get_layout
+from graphemo.sources.synth import generate_dataset, plan_emotions, synthesize_video
+from graphemo.store import PreparedStore, prepare_dataset
 from graphemo.subsampling import (
     STRATEGIES,
     MotionGate,
@@ -314,7 +315,7 @@ def test_spec_from_yaml_mapping() -> None:
     assert spec.describe() == "kcenter ratio=0.1 parts=body+face"
     aware = SubsampleSpec(strategy="motion", total=500, class_aware=True, power=0.3)
     assert aware.budget() == {"total": 500}
-    with pytest.raises(ValueError, match=r"subsample\.ration: unknown key \(did you mean 'ratio'\?\)"):
+    with pytest.raises(ValueError, match=r"subsample\.ration: unknown key; did you mean 'ratio'\?"):
         SubsampleSpec.from_dict({"strategy": "kcenter", "ration": 0.1})
 
 

@@ -9,7 +9,10 @@ import pytest
 from graphemo import cli
 from graphemo.graphs.normalize import normalize_pose
 from graphemo.keypoints import read_openpose_video
-from graphemo.keypoints.synth import (
+from graphemo.labels import EMOTIONS, read_abaw_expr, read_abaw_va, read_dfew_csv, read_dfew_fold
+from graphemo.labels.emotions import ABAW_EXPR_HEADER, abaw_to_graphemo
+from graphemo.skeleton import get_layout
+from graphemo.sources.synth import (
     ANGER,
     HAPPINESS,
     LAYOUT_NAME,
@@ -18,16 +21,18 @@ from graphemo.keypoints.synth import (
     Segment,
     SynthConfig,
     generate_dataset,
-    main_person_features,
     synthesize_video,
 )
-from graphemo.labels import EMOTIONS, read_abaw_expr, read_abaw_va, read_dfew_csv, read_dfew_fold
-from graphemo.labels.emotions import ABAW_EXPR_HEADER, abaw_to_graphemo
-from graphemo.skeleton import get_layout
 
 LAYOUT = get_layout(LAYOUT_NAME)
 # Medium and full-body shots only, nobody else, no empty frames: the wrists and the head are in view.
 IN_VIEW = SynthConfig(shot_probs=(0.0, 0.5, 0.5), empty_frame_rate=0.0, bystander_rate=0.0)
+
+
+def main_person_features(keypoints: np.ndarray) -> np.ndarray:
+    """Per-frame features of the main person: neck-centred, shoulder-scaled ``x, y`` of every joint ``(T, 2 V)``."""
+    kp = keypoints[:, 0] if keypoints.ndim == 4 else keypoints
+    return normalize_pose(kp, LAYOUT)[..., :2].reshape(len(kp), -1)
 
 
 def files_of(root: Path) -> dict[str, bytes]:

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from graphemo.cli import main
-from graphemo.keypoints.synth import generate_dataset
+from graphemo.sources.synth import generate_dataset
 from graphemo.training.runner import run_experiment
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ data:
   labels: {{abaw_expr: {synth / "labels/EXPR"}, abaw_va: {synth / "labels/VA"}}}
   store: {synth / "store"}
   window: {{length: 8, stride: 2}}
-  image_size: 32
+  image: {{size: 32}}
 train: {json.dumps(train)}
 tracking: {{uri: "{uri}"}}
 model: {{name: mlp, hidden: [32, 16]}}

@@ -12,7 +12,7 @@ file (warm page cache, as in any second run):
 
 * ``naive``: the original report's loop: ``json.load`` per file, the first person's
   ``pose + face + hand_left + hand_right`` lists appended to a per-video Python list, all videos kept.
-* ``prepare``: :func:`graphemo.graphs.store.prepare_dataset` (read, check, track, write the memory-mappable
+* ``prepare``: :func:`graphemo.store.prepare_dataset` (read, check, track, write the memory-mappable
   store, with the ABAW EXPR and VA labels), with 1 worker and with every core.
 * floors, for scale: reading the bytes of every file, and reading and ``orjson.loads`` of every file, in one
   process, read as ``prepare`` reads them. Nothing that parses every file can go below the second.
@@ -74,7 +74,8 @@ def naive(root: Path, workers: int) -> int:
 
 
 def prepare(root: Path, workers: int) -> int:
-    from graphemo.graphs.store import LabelSpec, prepare_dataset
+    from graphemo.labels import LabelSpec
+    from graphemo.store import prepare_dataset
 
     labels_root = root.parent / "labels"
     labels = LabelSpec(abaw_expr=str(labels_root / "EXPR"), abaw_va=str(labels_root / "VA"))
@@ -118,7 +119,7 @@ METHODS = {"naive": naive, "prepare": prepare, "read": read_only, "orjson": orjs
 
 
 # Imports a method needs, done before its clock starts.
-SETUP = {"prepare": ("graphemo.graphs.store", "tqdm", "scipy.optimize"), "orjson": ("orjson",)}
+SETUP = {"prepare": ("graphemo.store", "tqdm", "scipy.optimize"), "orjson": ("orjson",)}
 
 
 def child(method: str, root: Path, workers: int) -> None:
@@ -169,7 +170,7 @@ def measure(method: str, root: Path, workers: int = 1) -> dict:
 
 def ensure_data(folder: Path, frames: int, seed: int) -> tuple[Path, int, int]:
     """A generated dataset in ``folder`` with at least ``frames`` frames (reused when it has them)."""
-    from graphemo.keypoints.synth import generate_dataset
+    from graphemo.sources.synth import generate_dataset
 
     manifest = folder / "synth.json"
     if manifest.exists():

@@ -29,8 +29,8 @@ TARGET_MODELS = ("mlp", "stgcn")
 
 def synthetic_frames(num_frames: int, layout: str, seed: int = 0) -> list[np.ndarray]:
     """``num_frames`` frames of one synthetic person as OpenPose gives them: per frame ``(P, V, 3)``."""
-    from graphemo.keypoints.synth import HAPPINESS, EmotionPlan, synthesize_video
     from graphemo.skeleton import get_layout
+    from graphemo.sources.synth import HAPPINESS, EmotionPlan, synthesize_video
 
     video = synthesize_video(np.random.default_rng(seed), EmotionPlan.single(HAPPINESS, num_frames))
     v = get_layout(layout).num_joints
@@ -52,8 +52,11 @@ def make_predictor(
     from graphemo.inference.bundle import bundle_from_model
     from graphemo.inference.predict import Predictor
     from graphemo.models import build_model, model_input_kind
+    from graphemo.specs import spec_fields
 
     kind = model_input_kind(name)
+    wanted = {"length": window, "anchor": "end", "size": image_size}  # for the kinds that have these options
+    input_options = {k: v for k, v in wanted.items() if kind.options and k in spec_fields(kind.options)}
     in_channels = 3  # x, y, confidence (the default FeatureSpec); images are RGB
     torch.manual_seed(0)
     model = build_model(name, layout=layout, in_channels=in_channels, task="both", **(options or {}))
@@ -63,8 +66,7 @@ def make_predictor(
         model_options=options,
         layout=layout,
         task="both",
-        window={"length": window, "anchor": "end"} if kind == "window" else None,
-        image_size=image_size,
+        input_options=input_options,
     )
     return Predictor(bundle, device=device, optimize=optimize), sum(p.numel() for p in model.parameters())
 
@@ -86,7 +88,7 @@ def bench(name: str, layout: str, frames: list[np.ndarray], *, warmup: int, wind
             latencies.append(elapsed)
             cpu_times.append(cpu)
     # the features alone (normalisation + encoding of one sample), for the breakdown
-    sample = stream._window(len(frames) - 1) if stream.offsets is not None else stream.frames[len(frames) - 1][0]
+    sample = predictor.kind.from_frames(stream._window(len(frames) - 1), stream.options)
     feature_times = []
     for _ in range(min(50, len(frames))):
         start = time.perf_counter()
@@ -97,7 +99,7 @@ def bench(name: str, layout: str, frames: list[np.ndarray], *, warmup: int, wind
         "model": name,
         "layout": layout,
         "V": predictor.layout.num_joints,
-        "input": predictor.kind + (f" T={window}" if predictor.kind == "window" else ""),
+        "input": predictor.kind.name + (f" T={length}" if (length := getattr(predictor.options, "length", 0)) else ""),
         "params": params,
         "frames": len(lat),
         "p50": float(np.percentile(lat, 50)),

@@ -40,20 +40,18 @@ VARIANTS = {REFERENCE: "stgcn (dense einsum reference)", OTHER: "stgcn (other ag
 BATCH = {"graph": 64, "window": 16, "image": 8}
 
 
-def _inputs(kind: str, layout, batch: int, frames: int, image_size: int, device: str) -> tuple:
+def _inputs(kind, layout, batch: int, frames: int, image_size: int, device: str) -> tuple:
+    """A dense example input of the kind (windows of ``frames``, images of ``image_size``) and the skeleton."""
     import torch
-    from torch_geometric.data import Batch, Data
 
-    generator = torch.Generator().manual_seed(0)
-    v = layout.num_joints
-    if kind == "graph":
-        edge_index = layout.edge_index()
-        graphs = [Data(x=torch.randn(v, 3, generator=generator), edge_index=edge_index) for _ in range(batch)]
-        b = Batch.from_data_list(graphs).to(device)
-        return b.x, b.edge_index, b.batch
-    if kind == "window":
-        return (torch.randn(batch, 3, frames, v, 1, generator=generator).to(device),)
-    return (torch.randn(batch, 3, image_size, image_size, generator=generator).to(device),)
+    from graphemo.specs import spec_fields
+
+    wanted = {"length": frames, "size": image_size}
+    options = None
+    if kind.options is not None:
+        options = kind.options(**{k: v for k, v in wanted.items() if k in spec_fields(kind.options)})
+    x = kind.example_input(batch, layout.num_joints, 3, options, torch.Generator().manual_seed(0))
+    return x.to(device), layout.edge_index().to(device)
 
 
 def _build(name: str, layout):
@@ -93,26 +91,26 @@ def worker(args: argparse.Namespace) -> dict:
     device = args.device
     layout = get_layout(args.layout)
     kind = model_input_kind("stgcn" if args.worker in VARIANTS else args.worker)
-    batch = max(1, BATCH[kind] // (2 if args.quick else 1))
+    batch = max(1, BATCH[kind.name] // (2 if args.quick else 1))
     frames, image_size = (16, 112) if args.quick else (32, 224)
     cuda = device.startswith("cuda")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model, graphemo_model = _build(args.worker, layout)
     model.to(device).train()
-    inputs = _inputs(kind, layout, batch, frames, image_size, device)
+    x, edge_index = _inputs(kind, layout, batch, frames, image_size, device)
     difference = None
     if graphemo_model is not None:
         graphemo_model.to(device).eval()
         model.eval()
         with torch.no_grad():
-            a, b = graphemo_model(*inputs), model(*inputs)
+            a, b = kind.forward_dense(graphemo_model, x, edge_index), kind.forward_dense(model, x, edge_index)
         difference = max((a[k] - b[k]).abs().max().item() for k in a)
         model.train()
         del graphemo_model
 
     def step() -> tuple[float, float]:
         start, cpu_start = time.perf_counter(), time.process_time()
-        out = model(*inputs)
+        out = kind.forward_dense(model, x, edge_index)
         (out["expr"].logsumexp(dim=1).sum() + out["va"].sum()).backward()
         if cuda:
             torch.cuda.synchronize()
@@ -130,11 +128,10 @@ def worker(args: argparse.Namespace) -> dict:
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:  # ru_maxrss is in KiB on Linux
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-    shape = {"graph": f"{batch} frames", "window": f"{batch}x3x{frames}x{layout.num_joints}x1"}
     return {
         "model": _label(model, args.worker),
-        "input": kind,
-        "batch": shape.get(kind, f"{batch}x3x{image_size}x{image_size}"),
+        "input": kind.name,
+        "batch": "x".join(map(str, x.shape)),
         "params": sum(p.numel() for p in model.parameters()),
         "ms": 1000 * statistics.median(times),
         "ms_min": 1000 * min(times),

@@ -9,7 +9,7 @@ Usage::
 Poses are generated in memory and are not timed: ``walk`` (default) is a body of 25 joints that stands
 still (pose + 0.003 jitter) for stretches of ~5 s and moves (smoothed random walk) for ~1.5 s, with
 joints out of frame for whole videos, 3 % joint dropouts and 2 % frames with nobody; ``synth`` tiles
-``--synth-videos`` videos of :func:`graphemo.keypoints.synth.synthesize_video` (their body, through
+``--synth-videos`` videos of :func:`graphemo.sources.synth.synthesize_video` (their body, through
 ``SubsampleSpec().distance_pose``).
 Each strategy's time (wall ``select s`` and CPU ``cpu s``, summed over threads) includes the embedding
 of every video (as in training); the redundancy report is timed apart. Videos run in ``--workers``
@@ -53,8 +53,8 @@ def walk_pose(seed: int, index: int, frames: int, joints: int = 25) -> np.ndarra
 
 def synth_poses(seed: int, count: int, frames: int) -> list[np.ndarray]:
     """Body poses of ``count`` generated videos of ``frames`` frames, as ``SubsampleSpec().distance_pose``."""
-    from graphemo.keypoints.synth import LAYOUT_NAME, plan_emotions, synthesize_video
     from graphemo.skeleton import get_layout
+    from graphemo.sources.synth import LAYOUT_NAME, plan_emotions, synthesize_video
     from graphemo.subsampling import SubsampleSpec
 
     layout, spec = get_layout(LAYOUT_NAME), SubsampleSpec()

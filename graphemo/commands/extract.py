@@ -1,4 +1,4 @@
-"""``graphemo extract``: raw video -> OpenPose-format JSON with MediaPipe Holistic (see graphemo.keypoints.extract)."""
+"""``graphemo extract``: raw video -> OpenPose-format JSON with MediaPipe Holistic (graphemo.sources.video.extract)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from graphemo.keypoints.extract import ExtractError, extract, format_summary
+    from graphemo.sources.video.extract import ExtractError, extract, format_summary
 
     if args.max_people != 1:
         print(

@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
     from graphemo.graphs.normalize import normalize_pose
     from graphemo.graphs.render import DEFAULT_SPAN, contact_sheet, render_skeleton, write_png
-    from graphemo.graphs.store import PreparedStore
     from graphemo.labels import class_names
+    from graphemo.store import PreparedStore
 
     if args.frames < 1 or args.size < 8 or args.columns < 1:
         print("error: --frames and --columns must be >= 1 and --size >= 8", file=sys.stderr)

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor(bundle, device=args.device, optimize=not args.no_optimize)
     watch = Path(args.watch)
     print(f"model: {bundle.describe()}  [{bundle.source}], running {predictor.how}")
-    lag = 0 if args.causal or predictor.offsets is None else predictor.lag
+    lag = 0 if args.causal else predictor.lag
     timing = f"each frame is predicted {lag} frame(s) after it lands (centred window)" if lag else "no lag"
     print(f"watching {watch} ({timing}); Ctrl-C to stop")
 

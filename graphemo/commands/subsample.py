@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from graphemo.graphs.store import PreparedStore
+    from graphemo.store import PreparedStore
     from graphemo.subsampling import format_report, select_training_frames
 
     task = None if args.task == "none" else args.task

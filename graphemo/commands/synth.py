@@ -1,4 +1,4 @@
-"""``graphemo synth``: write a synthetic Aff-Wild2/DFEW-style dataset (see graphemo.keypoints.synth)."""
+"""``graphemo synth``: write a synthetic Aff-Wild2/DFEW-style dataset (see graphemo.sources.synth)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def next_commands(out: str | Path, fps: float) -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from graphemo.keypoints.synth import generate_dataset
+    from graphemo.sources.synth import generate_dataset
 
     lo, hi = args.frames
     try:

@@ -1,6 +1,7 @@
-"""Keypoints -> graphs: the prepared store, normalisation, augmentation, splits, PyG datasets, renderer.
+"""Keypoints -> model inputs: normalisation, features, augmentation, splits, the input kinds and their PyG
+datasets (frame graphs, windows, rendered images), the renderer.
 
-Names are imported lazily so that ``graphemo prepare`` does not pay for importing torch.
+Names are imported lazily so that commands that never train do not pay for importing torch.
 """
 
 from __future__ import annotations
@@ -8,18 +9,21 @@ from __future__ import annotations
 from graphemo.lazy import lazy_getattr
 
 _EXPORTS = {
-    "PreparedStore": "graphemo.graphs.store",
-    "LabelSpec": "graphemo.graphs.store",
-    "PrepareOptions": "graphemo.graphs.store",
-    "prepare_dataset": "graphemo.graphs.store",
+    "PreparedStore": "graphemo.store",
     "normalize_pose": "graphemo.graphs.normalize",
+    "FeatureSpec": "graphemo.graphs.features",
     "Augment": "graphemo.graphs.augment",
+    "SplitSpec": "graphemo.graphs.splits",
     "split_videos": "graphemo.graphs.splits",
-    "FeatureSpec": "graphemo.graphs.dataset",
-    "SkeletonFrames": "graphemo.graphs.dataset",
-    "SkeletonWindows": "graphemo.graphs.dataset",
-    "SkeletonImages": "graphemo.graphs.dataset",
+    "InputKind": "graphemo.graphs.kinds",
+    "input_kind": "graphemo.graphs.kinds",
+    "register_input_kind": "graphemo.graphs.kinds",
     "anchor_frames": "graphemo.graphs.dataset",
+    "SkeletonFrames": "graphemo.graphs.dataset",
+    "WindowSpec": "graphemo.graphs.windows",
+    "SkeletonWindows": "graphemo.graphs.windows",
+    "ImageSpec": "graphemo.graphs.images",
+    "SkeletonImages": "graphemo.graphs.images",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,10 +8,12 @@ on a window ``(T, M, V, 3)``: one draw per call, so a window is transformed cons
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from graphemo.skeleton import Layout
+from graphemo.specs import check_spec, option
 
 
 def mirror(pose: np.ndarray, layout: Layout) -> np.ndarray:
@@ -52,11 +54,12 @@ def _zero_missing(pose: np.ndarray) -> np.ndarray:
     return pose
 
 
-@dataclass
+@dataclass(frozen=True)
 class Augment:
-    """A random augmentation policy; each field 0 disables its transform.
+    """A random augmentation policy (the ``data.augment`` section); each field 0 disables its transform.
 
     Attributes:
+        enabled: ``false`` turns the whole policy off.
         mirror: probability of a left-right mirror.
         rotate: maximum rotation in degrees (uniform in ``[-rotate, rotate]``).
         scale: maximum relative scale change (uniform in ``[1 - scale, 1 + scale]``).
@@ -64,14 +67,22 @@ class Augment:
         joint_dropout: probability that a joint is hidden.
     """
 
-    mirror: float = 0.5
-    rotate: float = 10.0
-    scale: float = 0.1
-    jitter: float = 0.01
-    joint_dropout: float = 0.05
+    SECTION: ClassVar[str] = "data.augment"
+
+    enabled: bool = True
+    mirror: float = option(0.5, min=0.0, max=1.0)
+    rotate: float = option(10.0, min=0.0, max=180.0)
+    scale: float = option(0.1, min=0.0, max=0.9)
+    jitter: float = option(0.01, min=0.0, max=1.0)
+    joint_dropout: float = option(0.05, min=0.0, max=0.9)
+
+    def __post_init__(self) -> None:
+        check_spec(self)
 
     def __call__(self, pose: np.ndarray, layout: Layout, rng: np.random.Generator) -> np.ndarray:
         """Apply the policy to ``pose`` ``(..., V, 3)``; returns a new array of the same shape."""
+        if not self.enabled:
+            return pose
         if self.mirror and rng.random() < self.mirror:
             pose = mirror(pose, layout)
         if self.rotate or self.scale:

@@ -1,17 +1,20 @@
-"""PyTorch Geometric datasets over a prepared store: per-frame graphs, spatio-temporal windows, images.
+"""PyTorch Geometric datasets over a prepared store: the shared machinery, and per-frame joint graphs.
 
 Every sample is anchored on one frame of one video (a frame where the main person is present and, for
-training, the task's label is annotated). The three views of an anchor:
+training, the task's label is annotated). Three views of an anchor, one module and input kind each:
 
-* :class:`SkeletonFrames` - the joint graph of the anchor frame: ``Data(x=[V, F], edge_index=[2, E],
-  y=[1], va=[1, 2], video=[1], frame=[1])``, batched by PyG's ``DataLoader`` into one big graph.
-* :class:`SkeletonWindows` - ``T`` frames around (or ending at) the anchor: ``x`` of shape ``(C, T, V, M)``,
-  stacked by the same ``DataLoader`` into ``(N, C, T, V, M)``; the skeleton is ``dataset.edge_index``.
-* :class:`SkeletonImages` - the anchor frame drawn OpenPose-style: ``x`` of shape ``(3, H, W)``.
+* :class:`SkeletonFrames` (here, kind ``graph``) - the joint graph of the anchor frame:
+  ``Data(x=[V, F], edge_index=[2, E], y=[1], va=[1, 2], video=[1], frame=[1])``, batched by PyG's
+  ``DataLoader`` into one big graph.
+* :class:`~graphemo.graphs.windows.SkeletonWindows` (kind ``window``) - ``T`` frames around (or ending at) the
+  anchor: ``x`` of shape ``(C, T, V, M)``, stacked into ``(N, C, T, V, M)``.
+* :class:`~graphemo.graphs.images.SkeletonImages` (kind ``image``) - the anchor frame drawn OpenPose-style:
+  ``x`` of shape ``(3, H, W)``.
 
 Labels: ``y`` is the class in graphemo's order (-1 = unannotated), ``va`` is valence/arousal (NaN =
 unannotated); the trainer masks what is missing. Features are the normalised ``x, y`` plus, optionally, the
-confidence and a 0/1 joint mask (:class:`FeatureSpec`). Missing joints are ``(0, 0)`` with confidence 0.
+confidence and a 0/1 joint mask (:class:`~graphemo.graphs.features.FeatureSpec`). Missing joints are ``(0, 0)``
+with confidence 0.
 
 Ten-line use::
 
@@ -28,58 +31,24 @@ Ten-line use::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.data import Dataset as PygDataset
 
 from graphemo.graphs.augment import Augment
-from graphemo.graphs.normalize import Center, Scale, normalize_pose
-from graphemo.graphs.store import PreparedStore
+from graphemo.graphs.features import FeatureSpec
+from graphemo.graphs.kinds import InputKind, register_input_kind
+from graphemo.graphs.normalize import normalize_pose
+from graphemo.labels.tasks import Task, annotated
 from graphemo.skeleton import Layout
 from graphemo.skeleton.layouts import select_parts
-
-Task = Literal["expr", "va", "both"]
-TASKS = ("expr", "va", "both")
-
-
-@dataclass
-class FeatureSpec:
-    """What each joint carries.
-
-    Attributes:
-        center, scale: normalisation (see :func:`graphemo.graphs.normalize.normalize_pose`).
-        confidence: add OpenPose's confidence as a channel.
-        mask: add a 0/1 "joint detected" channel.
-    """
-
-    center: Center = "neck"
-    scale: Scale = "shoulders"
-    confidence: bool = True
-    mask: bool = False
-
-    @property
-    def channels(self) -> int:
-        """Number of feature channels per joint: 2 + confidence + mask."""
-        return 2 + int(self.confidence) + int(self.mask)
-
-    def encode(self, pose: np.ndarray) -> np.ndarray:
-        """Normalised ``(..., V, 3)`` pose -> ``(..., V, channels)`` float32 features."""
-        parts = [pose[..., :2]]
-        if self.confidence:
-            parts.append(pose[..., 2:3])
-        if self.mask:
-            parts.append((pose[..., 2:3] > 0).astype(np.float32))
-        return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
-
+from graphemo.store import PreparedStore
 
 PoseTransform = Callable[[np.ndarray], np.ndarray]
-
-
-# --- one model input from raw keypoints (shared by the datasets and graphemo.inference) ----------------
 
 
 def frame_input(
@@ -93,60 +62,6 @@ def frame_input(
     if transform is not None:
         pose = transform(pose)
     return features.encode(pose)
-
-
-def window_offsets(length: int, stride: int = 1, anchor: Literal["center", "end"] = "center") -> np.ndarray:
-    """Frame offsets ``(T,)`` int64 of a window from its anchor frame: centred on it, or ending at it (causal)."""
-    if length < 1 or stride < 1:
-        raise ValueError(f"window length and stride must be >= 1, got {length}, {stride}")
-    if anchor not in ("center", "end"):
-        raise ValueError(f"anchor must be 'center' or 'end', got {anchor!r}")
-    first = -(length // 2) if anchor == "center" else -(length - 1)
-    return (np.arange(length) + first) * stride
-
-
-def window_keypoints(video: np.ndarray, frame: int, offsets: np.ndarray) -> np.ndarray:
-    """Raw keypoints ``(T, M, V, 3)`` of the window at local ``frame`` of a video's ``(N, M, V, 3)`` keypoints.
-
-    Frames beyond the video's ends are empty (NaN coordinates, confidence 0). Only the ``T`` frames are read,
-    so ``video`` may be a memory-mapped slice.
-    """
-    local = frame + offsets
-    inside = (local >= 0) & (local < len(video))
-    kp = np.array(video[np.clip(local, 0, len(video) - 1)], dtype=np.float32)
-    kp[~inside, ..., :2] = np.nan
-    kp[~inside, ..., 2] = 0.0
-    return kp
-
-
-def window_input(
-    keypoints: np.ndarray, layout: Layout, features: FeatureSpec, transform: PoseTransform | None = None
-) -> np.ndarray:
-    """One window's features: raw ``(T, M, V, 3)`` -> ``(C, T, V, M)`` float32, normalised per person over the
-    window (``per="sequence"``), then ``transform``-ed."""
-    pose = normalize_pose(np.asarray(keypoints), layout, center=features.center, scale=features.scale, per="sequence")
-    if transform is not None:
-        pose = transform(pose)
-    return np.ascontiguousarray(features.encode(pose).transpose(3, 0, 2, 1))
-
-
-def image_input(
-    keypoints: np.ndarray,
-    layout: Layout,
-    features: FeatureSpec,
-    size: int = 224,
-    transform: PoseTransform | None = None,
-) -> torch.Tensor:
-    """One frame drawn as a skeleton image: raw ``(V, 3)`` -> ``(3, size, size)`` float tensor (ImageNet-normalised).
-
-    Only the normalisation of ``features`` (centre, scale) applies; the image has no confidence channels.
-    """
-    from graphemo.graphs.render import image_tensor, render_skeleton
-
-    pose = normalize_pose(np.asarray(keypoints), layout, center=features.center, scale=features.scale)
-    if transform is not None:
-        pose = transform(pose)
-    return image_tensor(render_skeleton(pose, layout, size=size))
 
 
 class StackedData(Data):
@@ -167,7 +82,7 @@ def anchor_frames(
         store: the prepared store.
         videos: video indices to draw from (default: every video whose status is ``ok``).
         task: keep frames annotated for ``"expr"``, ``"va"``, ``"both"`` (either kind) or ``None`` (all frames
-            with a person, e.g. for prediction).
+            with a person, e.g. for prediction); see :func:`graphemo.labels.tasks.annotated`.
         frames: optional global frame indices to restrict to (e.g. the output of frame subsampling).
 
     Returns:
@@ -178,17 +93,7 @@ def anchor_frames(
     eligible = np.zeros(store.num_frames, dtype=bool)
     for i in videos:
         eligible[store.videos[int(i)].frames] = True
-    eligible &= store.present
-    has_expr = store.expr >= 0
-    has_va = np.isfinite(store.va).all(axis=1)
-    if task == "expr":
-        eligible &= has_expr
-    elif task == "va":
-        eligible &= has_va
-    elif task == "both":
-        eligible &= has_expr | has_va
-    elif task is not None:
-        raise ValueError(f"task must be one of {TASKS} or None, got {task!r}")
+    eligible &= store.present & annotated(store.expr, store.va, task)
     if frames is not None:
         chosen = np.zeros_like(eligible)
         chosen[np.asarray(frames, dtype=np.int64)] = True
@@ -196,10 +101,19 @@ def anchor_frames(
     return np.flatnonzero(eligible).astype(np.int64)
 
 
-class _AnchoredDataset(PygDataset):
-    """Shared machinery: anchors, labels, normalisation, augmentation."""
+class AnchoredDataset(PygDataset):
+    """What every view of an anchor shares: anchors, labels, the layout of ``parts``, augmentation.
 
-    input_kind: str = ""
+    Args:
+        store: a :class:`PreparedStore` or its path.
+        videos: video indices (e.g. ``split_videos(store)["train"]``); default all usable videos.
+        task: which annotation a frame needs to be a sample (``"expr"``, ``"va"``, ``"both"``, ``None``).
+        features: normalisation and channels (:class:`FeatureSpec`).
+        augment: training augmentation (:class:`Augment`), None for evaluation.
+        frames: restrict anchors to these global frame indices (e.g. from frame subsampling).
+        parts: the parts of the store's skeleton to keep, e.g. ``["body", "face"]`` of a whole-body store
+            (:func:`graphemo.skeleton.select_parts`); default all.
+    """
 
     def __init__(
         self,
@@ -219,7 +133,7 @@ class _AnchoredDataset(PygDataset):
             self.layout, self.joints = select_parts(self.store.layout, parts)
         self.task = task
         self.features = features or FeatureSpec()
-        self.augment = augment
+        self.augment = augment if augment is not None and augment.enabled else None
         self.anchors = anchor_frames(self.store, videos, task, frames)
         video_of_frame = self.store.video_of_frame()
         self.anchor_videos = video_of_frame[self.anchors]
@@ -262,21 +176,11 @@ class _AnchoredDataset(PygDataset):
         return lambda pose: augment(pose, layout, rng)
 
 
-class SkeletonFrames(_AnchoredDataset):
+class SkeletonFrames(AnchoredDataset):
     """Per-frame joint graphs: ``Data(x=[V, F], edge_index=[2, E], y=[1], va=[1, 2], video=[1], frame=[1])``.
 
-    Args:
-        store: a :class:`PreparedStore` or its path.
-        videos: video indices (e.g. ``split_videos(store)["train"]``); default all usable videos.
-        task: which annotation a frame needs to be a sample (``"expr"``, ``"va"``, ``"both"``, ``None``).
-        features: normalisation and channels (:class:`FeatureSpec`).
-        augment: training augmentation (:class:`Augment`), None for evaluation.
-        frames: restrict anchors to these global frame indices (e.g. from frame subsampling).
-        parts: the parts of the store's skeleton to keep, e.g. ``["body", "face"]`` of a whole-body store
-            (:func:`graphemo.skeleton.select_parts`); default all.
+    Args: see :class:`AnchoredDataset`.
     """
-
-    input_kind = "graph"
 
     def get(self, idx: int) -> Data:
         keypoints = self._select(self.store.keypoints[int(self.anchors[idx]), 0])
@@ -284,70 +188,34 @@ class SkeletonFrames(_AnchoredDataset):
         return Data(x=x, edge_index=self.edge_index, **self._targets(idx))
 
 
-class SkeletonWindows(_AnchoredDataset):
-    """Spatio-temporal windows: ``x`` of shape ``(C, T, V, M)`` around each anchor frame.
+class FrameGraphInput(InputKind):
+    """One frame as a joint graph: PyG batches, ``model(x (N*V, F), edge_index, batch)``."""
 
-    The window holds ``length`` frames spaced ``stride`` apart, centred on the anchor (``anchor="center"``)
-    or ending at it (``anchor="end"``, causal, as in live prediction). Frames beyond the video's ends are
-    empty (all joints missing). Poses are normalised per person over the window (``per="sequence"``), so
-    whole-body motion inside the window is kept. Labels are those of the anchor frame.
+    name = "graph"
+    dense_shape = "x (N, V, F) per-frame joint features (graphemo.graphs.dataset.frame_input)"
 
-    Extra args (see :class:`SkeletonFrames` for the rest):
-        length: ``T``; stride: frame step; anchor: ``"center"`` or ``"end"``; persons: ``M`` (at most the
-        store's slots).
-    """
+    def dataset(self, store: Any, *, options: Any, **kwargs: Any) -> SkeletonFrames:
+        return SkeletonFrames(store, **kwargs)
 
-    input_kind = "window"
+    def batch_inputs(self, batch: Any) -> tuple:
+        return batch.x, batch.edge_index, batch.batch
 
-    def __init__(
-        self,
-        store: PreparedStore | str,
-        *,
-        length: int = 32,
-        stride: int = 1,
-        anchor: Literal["center", "end"] = "center",
-        persons: int = 1,
-        **kwargs,
-    ) -> None:
-        super().__init__(store, **kwargs)
-        self.offsets = window_offsets(length, stride, anchor)
-        if not 1 <= persons <= self.store.keypoints.shape[1]:
-            raise ValueError(f"persons={persons} but the store has {self.store.keypoints.shape[1]} person slot(s)")
-        self.length, self.stride, self.anchor, self.persons = length, stride, anchor, persons
+    def encode(self, keypoints: np.ndarray, layout: Layout, features: FeatureSpec, options: Any) -> np.ndarray:
+        return frame_input(keypoints, layout, features)
 
-    def window(self, frame: int, video: int) -> np.ndarray:
-        """Raw keypoints ``(T, M, V, 3)`` of the window anchored at global ``frame`` of ``video``."""
-        record = self.store.videos[video]
-        video_keypoints = self.store.keypoints[record.frames, : self.persons]
-        return self._select(window_keypoints(video_keypoints, frame - record.start, self.offsets))
+    def example_input(
+        self, batch: int, num_joints: int, in_channels: int, options: Any, generator: torch.Generator | None = None
+    ) -> Tensor:
+        return torch.randn((batch, num_joints, in_channels), generator=generator)
 
-    def get(self, idx: int) -> StackedData:
-        frame, video = int(self.anchors[idx]), int(self.anchor_videos[idx])
-        x = window_input(self.window(frame, video), self.layout, self.features, self._transform())
-        return StackedData(x=torch.from_numpy(x), num_nodes=1, **self._targets(idx))
+    def forward_dense(self, model: nn.Module, x: Tensor, edge_index: Tensor) -> dict[str, Tensor]:
+        """``x`` ``(N, V, F)``: the skeleton's edges and the PyG batch vector are built here, so exported graph
+        models need no PyG."""
+        n, v, f = x.shape
+        shift = (torch.arange(n, device=x.device) * v).repeat_interleave(edge_index.size(1))
+        edges = edge_index.repeat(1, n) + shift
+        batch = torch.arange(n, device=x.device).repeat_interleave(v)
+        return model(x.reshape(n * v, f), edges, batch)
 
 
-class SkeletonImages(_AnchoredDataset):
-    """The anchor frame drawn as an OpenPose-style skeleton image: ``x`` of shape ``(3, size, size)``,
-    normalised with ImageNet's mean and std (for torchvision CNNs).
-
-    Extra args: size: image side in pixels (default 224).
-    """
-
-    input_kind = "image"
-
-    def __init__(self, store: PreparedStore | str, *, size: int = 224, **kwargs) -> None:
-        super().__init__(store, **kwargs)
-        self.size = size
-
-    @property
-    def in_channels(self) -> int:
-        return 3
-
-    def get(self, idx: int) -> StackedData:
-        keypoints = self._select(self.store.keypoints[int(self.anchors[idx]), 0])
-        x = image_input(keypoints, self.layout, self.features, self.size, self._transform())
-        return StackedData(x=x, num_nodes=1, **self._targets(idx))
-
-
-DATASETS = {cls.input_kind: cls for cls in (SkeletonFrames, SkeletonWindows, SkeletonImages)}
+GRAPH = register_input_kind(FrameGraphInput())

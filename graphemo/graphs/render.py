@@ -12,9 +12,9 @@ A bone is drawn in its colour; a joint takes the colour of a bone that ends at i
 by its second joint), else of one that starts at it. Joints whose confidence is 0 (missing) are not drawn,
 nor any bone touching them. Lines are 8-connected, as OpenPose draws them (``antialias=True`` smooths them).
 Drawing is OpenCV: one ``polylines`` call for all bones (or dots) that share a colour, such as the white
-face, one ``line`` call for each other one (dots are zero-length thick lines). A 224 px image takes about
-50 us for BODY_25 and 135 us for the whole body (137 joints) on one core. Images are RGB ``uint8``; torch is
-imported only by :func:`image_tensor` and :func:`normalize_image`.
+face, one ``line`` call for each other one (dots are zero-length thick lines); fast enough to render in the
+data loader (figures in the README). Images are RGB ``uint8``; torch is imported only by :func:`image_tensor`
+and :func:`normalize_image`.
 """
 
 from __future__ import annotations

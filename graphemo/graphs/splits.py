@@ -9,9 +9,13 @@ a seeded, label-stratified split.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
 import numpy as np
 
-from graphemo.graphs.store import PreparedStore
+from graphemo.specs import check_spec, option
+from graphemo.store import PreparedStore
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -43,28 +47,47 @@ def _seeded_split(videos: np.ndarray, strata: np.ndarray, fraction: float, seed:
     return np.sort(rest), np.sort(held)
 
 
-def split_videos(
-    store: PreparedStore,
-    *,
-    val_ratio: float = 0.2,
-    test_ratio: float = 0.0,
-    seed: int = 0,
-    official: bool = True,
-) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class SplitSpec:
+    """How videos are split (the ``data.split`` section): official splits first, the rest seeded and stratified.
+
+    Attributes:
+        val_ratio: fraction of the training videos held out for validation when the dataset has no official
+            validation set.
+        test_ratio: fraction held out for testing when the dataset has no official test set (0: none).
+        seed: seed of the random part.
+        official: use the store's official splits where present.
+        validate_on: ``"test"`` validates on the test list (DFEW has train/test folds only).
+    """
+
+    SECTION: ClassVar[str] = "data.split"
+
+    val_ratio: float = option(0.2, min=0.0, max=0.9)
+    test_ratio: float = option(0.0, min=0.0, max=0.9)
+    seed: int = 0
+    official: bool = True
+    validate_on: Literal["val", "test"] = "val"
+
+    def __post_init__(self) -> None:
+        check_spec(self)
+
+
+def split_videos(store: PreparedStore, spec: SplitSpec | None = None, **fields: Any) -> dict[str, np.ndarray]:
     """Assign every usable video of ``store`` to train, val or test.
 
     Args:
         store: the prepared store.
-        val_ratio: fraction of the training videos held out for validation when the dataset has no
-            official validation set.
-        test_ratio: fraction held out for testing when the dataset has no official test set (0: none).
-        seed: seed of the random part.
-        official: use the store's official splits where present.
+        spec: the :class:`SplitSpec`; or give its fields (``val_ratio=0.2, seed=0``) as keyword arguments.
 
     Returns:
         ``{"train": idx, "val": idx, "test": idx}``, sorted int64 video indices, pairwise disjoint. Videos
-        that are unreadable or whose labels are unusable are in none of them.
+        that are unreadable or whose labels are unusable are in none of them. With ``validate_on="test"`` the
+        test list is returned as ``val`` (and ``test`` is empty).
     """
+    if spec is not None and fields:
+        raise TypeError(f"give spec= or its fields {sorted(fields)}, not both")
+    spec = spec or SplitSpec(**fields)
+    val_ratio, test_ratio, seed, official = spec.val_ratio, spec.test_ratio, spec.seed, spec.official
     usable = np.array([i for i, v in enumerate(store.videos) if v.status in ("ok", "unlabelled")], dtype=np.int64)
     given = np.array([(store.videos[i].split if official else None) or "" for i in usable])
     strata = dominant_labels(store)
@@ -76,4 +99,6 @@ def split_videos(
     if not len(out["val"]) and val_ratio > 0:
         candidates, out["val"] = _seeded_split(candidates, strata[candidates], val_ratio, seed + 1)
     out["train"] = candidates
+    if spec.validate_on == "test":
+        out["val"], out["test"] = out["test"], np.empty(0, np.int64)
     return {name: np.sort(idx).astype(np.int64) for name, idx in out.items()}

@@ -8,8 +8,8 @@ training YAML. On disk it is a plain dict of tensors, strings, numbers, lists an
 
 ::
 
-    bundle = bundle_from_model(model, model="stgcn", model_options={...}, layout="body25", task="expr",
-                               features=FeatureSpec(), window={"length": 32, "stride": 1, "anchor": "end"})
+    bundle = bundle_from_model(model, name="stgcn", model_options={...}, layout="body25", task="expr",
+                               features=FeatureSpec(), input_options=WindowSpec(length=32, anchor="end"))
     save_bundle(bundle, "runs/x/bundle.pt")
     model = load_bundle("runs:/<run_id>/model").build()     # eval mode, weights loaded
 """
@@ -26,11 +26,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2
+READS_FORMATS = (1, 2)
 BUNDLE_FILE = "bundle.pt"
 MLFLOW_ARTIFACT = "model/bundle.pt"
-WINDOW_KEYS = ("length", "stride", "anchor", "persons")
-FEATURE_KEYS = ("center", "scale", "confidence", "mask")
 # Options that only matter when training (a local ImageNet file, frozen layers): never used to rebuild.
 TRAINING_ONLY_OPTIONS = {"pretrained": None, "freeze_backbone": False}
 
@@ -50,10 +49,10 @@ class ModelBundle:
         task: ``"expr"``, ``"va"`` or ``"both"``.
         num_classes: emotion classes of the ``expr`` head (7, or 8 with ``other``).
         class_names: ``num_classes`` names in class-index order.
-        input_kind: ``"graph"``, ``"window"`` or ``"image"``.
-        features: :class:`graphemo.graphs.dataset.FeatureSpec` fields (center, scale, confidence, mask).
-        window: window models: ``{"length": T, "stride": s, "anchor": "center" | "end", "persons": M}``.
-        image_size: image models: the rendered image's side in pixels.
+        input_kind: the name of the model's :class:`~graphemo.graphs.kinds.InputKind` (``"window"``).
+        features: the :class:`graphemo.graphs.features.FeatureSpec` fields (center, scale, confidence, mask).
+        input_options: the input kind's options as plain data (a window model's
+            :class:`~graphemo.graphs.windows.WindowSpec`; an image model's image size), ``{}`` without.
         state_dict: parameter and buffer name -> tensor (CPU).
         va_to_class: :meth:`graphemo.models.VAToClass.state_dict` (lets a VA-only model report a class).
         metadata: free-form plain data: run id, experiment, metrics, graphemo version, creation time.
@@ -68,19 +67,34 @@ class ModelBundle:
     class_names: list[str]
     input_kind: str
     features: dict
-    window: dict | None
-    image_size: int | None
+    input_options: dict
     state_dict: dict
     va_to_class: dict | None = None
     metadata: dict = field(default_factory=dict)
     source: str = field(default="<memory>", compare=False)
 
     @property
+    def kind(self) -> Any:
+        """The :class:`~graphemo.graphs.kinds.InputKind` object."""
+        from graphemo.graphs.kinds import input_kind
+
+        return input_kind(self.input_kind)
+
+    def feature_spec(self) -> Any:
+        """The :class:`~graphemo.graphs.features.FeatureSpec` the model was fed with."""
+        from graphemo.graphs.features import FeatureSpec
+        from graphemo.specs import build_spec
+
+        return build_spec(FeatureSpec, self.features, (self.source, "features"), from_text=False)
+
+    def input_spec(self) -> Any:
+        """The input kind's options as its spec (e.g. a :class:`~graphemo.graphs.windows.WindowSpec`), or None."""
+        return self.kind.options_from_record(self.input_options, self.source)
+
+    @property
     def in_channels(self) -> int:
         """Input channels per joint (3 for the RGB images of image models)."""
-        if self.input_kind == "image":
-            return 3
-        return 2 + int(bool(self.features.get("confidence", True))) + int(bool(self.features.get("mask", False)))
+        return self.kind.in_channels(self.feature_spec())
 
     def build(self, device: str | torch.device = "cpu") -> nn.Module:
         """The model in eval mode on ``device`` with the bundle's weights loaded.
@@ -116,14 +130,10 @@ class ModelBundle:
         return VAToClass().load_state_dict(self.va_to_class)
 
     def describe(self) -> str:
-        """One line: model, task, input, layout, classes, window."""
-        extra = ""
-        if self.window:
-            w = self.window
-            extra = f", window {w['length']} x{w['stride']} ({w['anchor']}-anchored, {w['persons']} person(s))"
-        elif self.image_size:
-            extra = f", {self.image_size}px images"
-        return f"{self.model} ({self.input_kind}, task {self.task}, {self.num_classes} classes) on {self.layout}{extra}"
+        """One line: model, task, input, layout, classes, input options."""
+        extra = self.kind.describe(self.input_spec())
+        return (f"{self.model} ({self.input_kind}, task {self.task}, {self.num_classes} classes) on {self.layout}"
+                + (f", {extra}" if extra else ""))  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """The plain dict that :func:`save_bundle` writes (``format`` first, no ``source``)."""
@@ -162,8 +172,7 @@ def bundle_from_model(
     num_classes: int = 7,
     class_names: list[str] | None = None,
     features: Any = None,
-    window: dict | None = None,
-    image_size: int | None = None,
+    input_options: Any = None,
     va_to_class: Any = None,
     metadata: dict | None = None,
 ) -> ModelBundle:
@@ -177,27 +186,23 @@ def bundle_from_model(
         task, num_classes: as given to ``build_model``.
         class_names: default graphemo's 7 emotions (8 with ``other``).
         features: a ``FeatureSpec`` or a dict of its fields (default ``FeatureSpec()``).
-        window: window models: ``{"length", "stride", "anchor", "persons"}`` (stride 1, anchor ``"center"``
-            and 1 person by default); a ``SkeletonWindows`` dataset's settings.
-        image_size: image models: rendered image side (default 224).
+        input_options: the options of the model's input kind: a spec (``WindowSpec(length=16)``) or a dict of its
+            fields (defaults for what is not given); ignored by kinds without options.
         va_to_class: a fitted ``VAToClass`` or its ``state_dict()``.
         metadata: free-form plain data to keep (run id, metrics, ...).
 
     Returns:
         A checked :class:`ModelBundle`.
     """
-    from graphemo.graphs.dataset import FeatureSpec
+    from graphemo.graphs.features import FeatureSpec
     from graphemo.labels.emotions import class_names as default_names
     from graphemo.models import model_input_kind
+    from graphemo.specs import spec_dict
 
-    if features is None:
-        features = FeatureSpec()
-    features = dataclasses.asdict(features) if dataclasses.is_dataclass(features) else dict(features)
+    features = features if isinstance(features, FeatureSpec) else FeatureSpec(**dict(features or {}))
     kind = model_input_kind(name)
-    if kind == "window":
-        window = {"length": 32, "stride": 1, "anchor": "center", "persons": 1, **(window or {})}
-    if kind == "image":
-        image_size = image_size or 224
+    if kind.options is not None and not isinstance(input_options, kind.options):
+        input_options = kind.options(**dict(input_options or {}))
     if va_to_class is not None and not isinstance(va_to_class, dict):
         va_to_class = va_to_class.state_dict()
     bundle = ModelBundle(
@@ -207,10 +212,9 @@ def bundle_from_model(
         task=task,
         num_classes=int(num_classes),
         class_names=list(class_names or default_names(keep_other=num_classes == 8))[:num_classes],
-        input_kind=kind,
-        features=_plain(features, "features"),
-        window=_plain(window, "window") if kind == "window" else None,
-        image_size=int(image_size) if kind == "image" else None,
+        input_kind=kind.name,
+        features=spec_dict(features),
+        input_options=kind.record(input_options if kind.options is not None else None),
         state_dict={k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()},
         va_to_class=_plain(va_to_class, "va_to_class"),
         metadata=_plain(dict(metadata or {}), "metadata"),
@@ -219,9 +223,21 @@ def bundle_from_model(
     return bundle
 
 
-def check_bundle(data: Any, source: str) -> None:
-    """Raise :class:`BundleError` naming ``source`` unless ``data`` is a well-formed bundle dict."""
+def upgrade_format_1(data: dict) -> dict:
+    """A format-1 bundle dict (``window`` / ``image_size`` fields) in format 2 (``input_options``)."""
+    data = dict(data)
+    window, image_size = data.pop("window", None), data.pop("image_size", None)
+    options = {"window": window, "image": {"size": image_size}}.get(data.get("input_kind"), {})
+    data["input_options"] = options or {}
+    data["format"] = 2
+    return data
+
+
+def check_bundle(data: Any, source: str) -> dict:
+    """The bundle dict ``data`` in the current format (format 1 is upgraded), or :class:`BundleError` naming
+    ``source`` when it is not a well-formed bundle."""
     from graphemo.models import list_models, model_input_kind
+    from graphemo.specs import SpecError
 
     if not isinstance(data, dict):
         raise BundleError(f"{source}: not a graphemo bundle (a {type(data).__name__}, expected a dict)")
@@ -230,11 +246,13 @@ def check_bundle(data: Any, source: str) -> None:
         raise BundleError(
             f"{source}: not a graphemo bundle ({looks} without a 'format' key); make one with save_bundle"
         )
-    if data["format"] != BUNDLE_FORMAT:
+    if data["format"] not in READS_FORMATS:
         raise BundleError(
-            f"{source}: bundle format {data['format']!r}, this graphemo reads format {BUNDLE_FORMAT}; "
+            f"{source}: bundle format {data['format']!r}, this graphemo reads formats {READS_FORMATS}; "
             "re-export the bundle with a matching graphemo version"
         )
+    if data["format"] == 1:
+        data = upgrade_format_1(data)
     names = [f.name for f in dataclasses.fields(ModelBundle) if f.name != "source"]
     required = [f.name for f in dataclasses.fields(ModelBundle) if f.default is dataclasses.MISSING]
     missing = [k for k in required if k not in data]
@@ -246,28 +264,25 @@ def check_bundle(data: Any, source: str) -> None:
     name = data["model"]
     if not isinstance(name, str) or name.lower() not in list_models():
         raise BundleError(f"{source}: unknown model {name!r} (registered: {', '.join(list_models())})")
-    if data["input_kind"] != model_input_kind(name):
-        raise BundleError(
-            f"{source}: input_kind {data['input_kind']!r} but model {name!r} takes {model_input_kind(name)!r}"
-        )
+    kind = model_input_kind(name)
+    if data["input_kind"] != kind.name:
+        raise BundleError(f"{source}: input_kind {data['input_kind']!r} but model {name!r} takes {kind.name!r}")
     if data["task"] not in ("expr", "va", "both"):
         raise BundleError(f"{source}: task must be expr, va or both, got {data['task']!r}")
     if len(data["class_names"]) != data["num_classes"]:
         raise BundleError(f"{source}: {len(data['class_names'])} class names for {data['num_classes']} classes")
-    features = data["features"]
-    if not isinstance(features, dict) or sorted(features) != sorted(FEATURE_KEYS):
-        raise BundleError(f"{source}: features must have the keys {FEATURE_KEYS}, got {features!r}")
-    if data["input_kind"] == "window":
-        window = data["window"]
-        if not isinstance(window, dict) or sorted(window) != sorted(WINDOW_KEYS):
-            raise BundleError(f"{source}: a window model needs window = {{{', '.join(WINDOW_KEYS)}}}, got {window!r}")
-        if window["anchor"] not in ("center", "end") or window["length"] < 1 or window["stride"] < 1:
-            raise BundleError(f"{source}: bad window {window!r}")
-    if data["input_kind"] == "image" and not (isinstance(data["image_size"], int) and data["image_size"] >= 16):
-        raise BundleError(f"{source}: an image model needs image_size (pixels), got {data['image_size']!r}")
+    try:
+        from graphemo.graphs.features import FeatureSpec
+        from graphemo.specs import build_spec
+
+        build_spec(FeatureSpec, data["features"], (source, "features"), from_text=False)
+        kind.options_from_record(data["input_options"], source)
+    except SpecError as err:
+        raise BundleError(f"{source}: {'.'.join(err.path[1:])}: {err.reason}") from None
     state = data["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise BundleError(f"{source}: state_dict must map names to tensors")
+    return data
 
 
 def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str]) -> None:
@@ -340,8 +355,6 @@ def load_bundle(path_or_uri: str | os.PathLike[str], *, tracking_uri: str | None
 
     local = resolve_bundle_path(path_or_uri, tracking_uri=tracking_uri)
     source = str(path_or_uri) if is_mlflow_uri(str(path_or_uri)) else str(local)
-    data = load_weights_only(local)
-    check_bundle(data, source)
-    data = dict(data)
+    data = dict(check_bundle(load_weights_only(local), source))
     data.pop("format")
     return ModelBundle(**data, source=source)

@@ -5,7 +5,7 @@ The exported model takes one dense tensor and returns the model's heads as a tup
 
 * graph models (MLP, GCN/GAT/GIN): ``x`` ``(N, V, F)``, the per-frame features of
   :func:`graphemo.graphs.dataset.frame_input`; the skeleton's edges and the PyG batch vector are built
-  inside the exported graph, so no PyG is needed to run it;
+  inside the exported graph, so no PyG is needed to run it (the input kind's ``forward_dense``);
 * window models (ST-GCN, transformer): ``x`` ``(N, C, T, V, M)`` with the bundle's window length ``T``;
 * image models (ResNet, DenseNet): ``x`` ``(N, 3, S, S)`` ImageNet-normalised images.
 
@@ -42,12 +42,8 @@ class ExportError(RuntimeError):
 
 
 def input_description(bundle: ModelBundle) -> str:
-    """The exported model's input, in words."""
-    return {
-        "graph": "x (N, V, F) per-frame joint features (graphemo.graphs.dataset.frame_input)",
-        "window": "x (N, C, T, V, M) window features (graphemo.graphs.dataset.window_input)",
-        "image": "x (N, 3, S, S) ImageNet-normalised skeleton images (graphemo.graphs.dataset.image_input)",
-    }[bundle.input_kind]
+    """The exported model's input, in words (the input kind's ``dense_shape``)."""
+    return bundle.kind.dense_shape
 
 
 def export_metadata(bundle: ModelBundle, outputs: list[str]) -> dict[str, Any]:

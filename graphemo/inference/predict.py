@@ -1,8 +1,8 @@
 """Batch prediction: OpenPose folders -> per-frame class probabilities, predicted emotion, valence/arousal.
 
-A :class:`Predictor` turns raw keypoints into exactly the input the model was trained on (the same
-functions as the training datasets: :func:`graphemo.graphs.dataset.frame_input`, ``window_input``,
-``image_input``), runs the model and decodes its heads. :func:`predict_keypoints` does one video,
+A :class:`Predictor` turns raw keypoints into exactly the input the model was trained on (its input kind's
+:meth:`~graphemo.graphs.kinds.InputKind.encode`, the function the training dataset uses), runs the model and
+decodes its heads. :func:`predict_keypoints` does one video,
 :func:`predict_folder` a folder or a root of many (``graphemo predict``).
 
 Every frame of a video gets a row; frames without the main person get empty predictions. Window models
@@ -136,30 +136,24 @@ def renormalize(probs: np.ndarray) -> np.ndarray:
 class DenseModel(nn.Module):
     """A bundle's model behind one dense input and a tuple of outputs (what export and fast inference run).
 
-    Input: graph models ``(N, V, F)`` per-frame features (the skeleton's edges and the PyG batch vector are
-    built inside, so no PyG batching is needed); window models ``(N, C, T, V, M)``; image models ``(N, 3, S, S)``.
+    Input: the input kind's dense tensor (:meth:`graphemo.graphs.kinds.InputKind.forward_dense`): graph models
+    ``(N, V, F)`` per-frame features (the skeleton's edges and the PyG batch vector are built inside, so no PyG
+    batching is needed); window models ``(N, C, T, V, M)``; image models ``(N, 3, S, S)``.
     Output: the heads the task has, in the order of :attr:`keys` (``expr`` logits ``(N, C)``, ``va`` ``(N, 2)``).
     """
 
     def __init__(self, model: nn.Module, bundle: ModelBundle) -> None:
         super().__init__()
+        from graphemo.labels.tasks import HEADS
         from graphemo.skeleton import get_layout
 
         self.model = model
-        self.graph = bundle.input_kind == "graph"
-        self.keys = {"expr": ["expr"], "va": ["va"], "both": ["expr", "va"]}[bundle.task]
-        if self.graph:
-            self.register_buffer("edge_index", get_layout(bundle.layout).edge_index(), persistent=False)
+        self.kind = bundle.kind
+        self.keys = list(HEADS[bundle.task])
+        self.register_buffer("edge_index", get_layout(bundle.layout).edge_index(), persistent=False)
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        if self.graph:
-            n, v, f = x.shape
-            shift = (torch.arange(n, device=x.device) * v).repeat_interleave(self.edge_index.size(1))
-            edges = self.edge_index.repeat(1, n) + shift
-            batch = torch.arange(n, device=x.device).repeat_interleave(v)
-            out = self.model(x.reshape(n * v, f), edges, batch)
-        else:
-            out = self.model(x)
+        out = self.kind.forward_dense(self.model, x, self.edge_index)
         return tuple(out[k] for k in self.keys)
 
 
@@ -168,13 +162,7 @@ def example_input(bundle: ModelBundle, batch: int, generator: torch.Generator | 
     from graphemo.skeleton import get_layout
 
     v = get_layout(bundle.layout).num_joints
-    if bundle.input_kind == "graph":
-        shape: tuple[int, ...] = (batch, v, bundle.in_channels)
-    elif bundle.input_kind == "window":
-        shape = (batch, bundle.in_channels, bundle.window["length"], v, bundle.window["persons"])
-    else:
-        shape = (batch, 3, bundle.image_size, bundle.image_size)
-    return torch.randn(shape, generator=generator)
+    return bundle.kind.example_input(batch, v, bundle.in_channels, bundle.input_spec(), generator)
 
 
 @contextmanager
@@ -222,36 +210,33 @@ class Predictor:
         bundle: the model bundle.
         device: torch device.
         optimize: run single samples (streaming) through a traced, frozen copy of the model (see
-            :func:`single_sample_model`; up to 2-3x faster for small models on one CPU thread); batches of
-            several samples always run the eager model.
+            :func:`single_sample_model`; faster for small models on one CPU thread); batches of several samples
+            always run the eager model.
 
     Attributes:
-        kind: ``"graph"``, ``"window"`` or ``"image"``.
+        kind: the :class:`~graphemo.graphs.kinds.InputKind`; options: its options (e.g. the window).
         persons: person slots the model reads (``M`` of a window model, else 1).
-        offsets: window models: ``(T,)`` frame offsets from the predicted frame (see ``window_offsets``).
         lag: frames after the predicted one that its input needs (those after the centre of a centred window,
             times the stride; 0 for frame models and windows that end at the frame).
     """
 
     def __init__(self, bundle: ModelBundle, *, device: str | torch.device = "cpu", optimize: bool = False) -> None:
-        from graphemo.graphs.dataset import FeatureSpec, window_offsets
         from graphemo.skeleton import get_layout
 
         self.bundle = bundle
         self.device = torch.device(device)
         self.model = bundle.build(self.device)
-        self.kind = bundle.input_kind
+        self.kind = bundle.kind
+        self.options = bundle.input_spec()
         self.layout = get_layout(bundle.layout)
-        self.features = FeatureSpec(**bundle.features)
+        self.features = bundle.feature_spec()
         self.class_names = list(bundle.class_names)
         self.va_mapper = bundle.va_mapper()
         self.has_expr = bundle.task in ("expr", "both")
         self.has_va = bundle.task in ("va", "both")
         self.has_label = self.has_expr or self.va_mapper is not None
-        window = bundle.window or {}
-        self.persons = int(window.get("persons", 1))
-        self.offsets = window_offsets(window["length"], window["stride"], window["anchor"]) if window else None
-        self.lag = int(max(self.offsets.max(), 0)) if self.offsets is not None else 0
+        self.persons = self.kind.persons(self.options)
+        self.lag = self.kind.lag(self.options)
         self.dense = DenseModel(self.model, bundle).to(self.device).eval()
         self.single: Callable[[Tensor], tuple[Tensor, ...]] = self.dense
         self.how = "eager"
@@ -271,27 +256,13 @@ class Predictor:
         return cols
 
     def sample_keypoints(self, keypoints: np.ndarray, frame: int) -> np.ndarray:
-        """The raw keypoints one prediction of local ``frame`` needs from a video's ``(T, M, V, 3)`` keypoints:
-        the main person ``(V, 3)``, or the window ``(T_w, M_w, V, 3)``."""
-        if self.offsets is None:
-            return keypoints[frame, 0]
-        from graphemo.graphs.dataset import window_keypoints
-
-        return window_keypoints(keypoints[:, : self.persons], frame, self.offsets)
+        """The raw keypoints one prediction of local ``frame`` needs from a video's ``(T, M, V, 3)`` keypoints
+        (:meth:`graphemo.graphs.kinds.InputKind.sample_keypoints`)."""
+        return self.kind.sample_keypoints(keypoints, frame, self.options)
 
     def encode(self, keypoints: np.ndarray) -> np.ndarray | Tensor:
-        """Raw keypoints of one sample -> the model input of one sample, as in training.
-
-        graph: ``(V, 3)`` -> ``(V, F)``; window: ``(T, M, V, 3)`` -> ``(C, T, V, M)``; image: ``(V, 3)`` ->
-        ``(3, S, S)`` tensor.
-        """
-        from graphemo.graphs.dataset import frame_input, image_input, window_input
-
-        if self.kind == "graph":
-            return frame_input(keypoints, self.layout, self.features)
-        if self.kind == "window":
-            return window_input(keypoints, self.layout, self.features)
-        return image_input(keypoints, self.layout, self.features, self.bundle.image_size)
+        """Raw keypoints of one sample -> the model input of one sample, exactly as in training."""
+        return self.kind.encode(keypoints, self.layout, self.features, self.options)
 
     def forward(self, inputs: Sequence[np.ndarray | Tensor]) -> dict[str, Tensor]:
         """Run the model on ``B`` encoded samples; returns its raw outputs (``expr`` logits, ``va``)."""
@@ -462,7 +433,7 @@ def predict_folder(
 ) -> list[VideoPrediction]:
     """Predict every video folder of OpenPose JSON under ``root`` (``root`` itself may be one video folder).
 
-    Folders are found as ``graphemo prepare`` finds them (:func:`graphemo.graphs.store.find_video_folders`);
+    Folders are found as ``graphemo prepare`` finds them (:func:`graphemo.store.find_video_folders`);
     each is read in the bundle's layout and tracked (``read_openpose_video``); unreadable files count as frames
     without a person and are listed in the result's ``problems``.
 
@@ -474,8 +445,8 @@ def predict_folder(
     """
     from tqdm import tqdm
 
-    from graphemo.graphs.store import find_video_folders
     from graphemo.keypoints.openpose import ReadProblem, read_openpose_video
+    from graphemo.store import find_video_folders
 
     root = Path(root)
     if not root.is_dir():

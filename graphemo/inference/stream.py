@@ -11,9 +11,9 @@ Three pieces, each usable alone:
   every file seen so far gone (the folder was emptied for a new recording), the watcher says so and the
   state starts afresh; file names seen before are then new files again. (Files are known by name: a file
   deleted and rewritten under the same name between two polls, milliseconds apart, is not read again.)
-* :class:`MainPersonTracker` follows the main person from frame to frame as the offline tracker does
-  (``person_id`` when OpenPose tracked, else joint-distance matching gated by body size), but causally: it
-  locks on the most visible person and keeps them until they have been unseen for ``LOST_AFTER_FRAMES``.
+* :class:`~graphemo.keypoints.tracking.MainPersonTracker` (the offline tracker's rule, causally) follows the
+  main person: ``person_id`` when OpenPose tracked, else joint-distance matching gated by body size; it locks on
+  the most visible person and keeps them until they have been unseen for ``LOST_AFTER_FRAMES``.
 * :class:`StreamPredictor` keeps the recent frames and predicts each frame exactly once: frame models at
   once; window models from the sliding window of recent frames. A model trained on **centred** windows is
   kept exact: frame ``t`` is predicted when frame ``t + lag`` arrives (``lag``: the window's frames after its
@@ -42,14 +42,7 @@ import numpy as np
 
 from graphemo.inference.predict import OnlineSmoother, Predictor, Smoothing, frame_row, renormalize
 from graphemo.keypoints.openpose import OpenPoseFormatError, frame_from_doc, frame_number, load_json_bytes
-from graphemo.keypoints.tracking import (
-    LOST_AFTER_FRAMES,
-    MAX_STEP_IN_BODY_SIZES,
-    _match_cost,
-    _roots_and_sizes,
-    person_scores,
-)
-from graphemo.skeleton import Layout
+from graphemo.keypoints.tracking import MainPersonTracker
 
 # --- following the folder ------------------------------------------------------------------------
 
@@ -295,71 +288,6 @@ class FolderWatcher:
         return out
 
 
-# --- following the main person --------------------------------------------------------------------
-
-
-class MainPersonTracker:
-    """Causal choice of the main person of each frame (see the module docstring).
-
-    Args:
-        layout: layout of the keypoints.
-        persons: slots to return; slot 0 is the main person, the others the remaining people by visibility.
-        lost_after: frames without a match after which the main person may be replaced.
-    """
-
-    def __init__(self, layout: Layout, persons: int = 1, lost_after: int = LOST_AFTER_FRAMES) -> None:
-        self.layout = layout
-        self.persons = persons
-        self.lost_after = lost_after
-        body = layout.part_slice("body") if "body" in layout.parts else slice(None)
-        self.body = body
-        self.empty = np.zeros((persons, layout.num_joints, 3), np.float32)
-        self.empty[..., :2] = np.nan
-        self.reset()
-
-    def reset(self) -> None:
-        self.pose: np.ndarray | None = None  # (V_body, 2) last seen position of each body joint
-        self.root = np.full(2, np.nan)
-        self.size = 1.0
-        self.person_id = -1
-        self.last_seen: int | None = None
-
-    def update(self, number: int, people: np.ndarray, person_ids: np.ndarray) -> np.ndarray:
-        """The people ``(P, V, 3)`` of frame ``number`` -> ``(persons, V, 3)`` slots, slot 0 the main person
-        (missing joints NaN / confidence 0; an empty slot where the main person is not seen)."""
-        out = self.empty.copy()
-        if len(people) == 0:
-            return out
-        scores = person_scores(people, self.layout)
-        root, size = _roots_and_sizes(people, self.layout)
-        pose = np.where(people[:, self.body, 2:3] > 0, people[:, self.body, :2], np.nan)
-        main = self._match(number, person_ids, pose, root, scores)
-        if main is not None:
-            out[0] = people[main]
-            seen = np.isfinite(pose[main, :, 0])
-            self.pose = np.where(seen[:, None], pose[main], self.pose if self.pose is not None else np.nan)
-            if seen.sum() >= seen.size // 2 or self.last_seen is None:
-                self.size = float(size[main])
-            self.root, self.last_seen, self.person_id = root[main], number, int(person_ids[main])
-        others = [p for p in np.argsort(-scores, kind="stable") if p != main and scores[p] > 0]
-        for slot, p in enumerate(others[: self.persons - 1], start=1):
-            out[slot] = people[p]
-        return out
-
-    def _match(
-        self, number: int, ids: np.ndarray, pose: np.ndarray, root: np.ndarray, scores: np.ndarray
-    ) -> int | None:
-        tracked = self.last_seen is not None and abs(number - self.last_seen) < self.lost_after
-        if tracked and self.person_id >= 0 and (ids == self.person_id).any():
-            return int(np.flatnonzero(ids == self.person_id)[0])
-        if tracked and self.pose is not None:
-            cost = _match_cost(self.pose[None], self.root[None], np.array([self.size]), pose, root)[0]
-            best = int(np.argmin(cost))
-            return best if cost[best] <= MAX_STEP_IN_BODY_SIZES else None
-        best = int(np.argmax(scores))
-        return best if scores[best] > 0 and np.isfinite(root[best]).all() else None
-
-
 # --- predicting ------------------------------------------------------------------------------------
 
 
@@ -403,15 +331,12 @@ class StreamPredictor:
         causal: bool = False,
         keep_frames: int = 64,
     ) -> None:
-        from graphemo.graphs.dataset import window_offsets
-
         self.predictor = predictor
-        self.offsets = predictor.offsets
-        if causal and self.offsets is not None:
-            w = predictor.bundle.window
-            self.offsets = window_offsets(w["length"], w["stride"], "end")
-        self.lag = int(max(self.offsets.max(), 0)) if self.offsets is not None else 0
-        self.reach = int(-min(self.offsets.min(), 0)) if self.offsets is not None else 0
+        kind = predictor.kind
+        self.options = kind.causal(predictor.options) if causal else predictor.options
+        self.offsets = kind.offsets(self.options)
+        self.lag = int(max(self.offsets.max(), 0))
+        self.reach = int(-min(self.offsets.min(), 0))
         self.keep_frames = keep_frames
         self.tracker = MainPersonTracker(predictor.layout, predictor.persons)
         self.smoothers = (OnlineSmoother(smoothing), OnlineSmoother(smoothing))
@@ -467,7 +392,8 @@ class StreamPredictor:
         return self._predict(sorted(self.waiting), time.perf_counter())
 
     def _window(self, frame: int) -> np.ndarray:
-        """Raw ``(T, M, V, 3)`` keypoints of the window of ``frame`` from the kept frames (unknown frames empty)."""
+        """Raw ``(T, M, V, 3)`` keypoints of the frames a sample of ``frame`` reads, from the kept frames (unknown
+        frames empty)."""
         empty = self.tracker.empty
         return np.stack([self.frames.get(frame + int(o), empty) for o in self.offsets])
 
@@ -480,7 +406,7 @@ class StreamPredictor:
             slots = self.frames[f]
             result = StreamResult(f, bool((slots[0, :, 2] > 0).any()), problem=self.problems.pop(f, None))
             if result.present:
-                sample = self._window(f) if self.offsets is not None else slots[0]
+                sample = p.kind.from_frames(self._window(f), self.options)
                 out = p.infer([p.encode(sample)])
                 probs = out.get("probs")
                 va = out.get("va")

@@ -626,25 +626,6 @@ def _load_docs(
     return docs
 
 
-def sequence_from_docs(
-    numbers: list[int],
-    paths: list[str | os.PathLike[str]],
-    docs: list[object | None],
-    layout: Layout,
-    *,
-    max_people: int,
-    fps: float | None,
-    video_id: str,
-    check_order: bool,
-    problems: list[ReadProblem] | None,
-) -> KeypointSequence:
-    """Assemble parsed documents (``None`` = unreadable frame) into a tracked sequence (see
-    :func:`read_openpose_video`)."""
-    people, frame_index, ids = detections_from_docs(docs, paths, numbers, layout, problems=problems)
-    return _sequence(people, frame_index, ids, max(numbers) + 1, layout, max_people, fps, video_id, check_order,
-                     Path(paths[0]).parent)  # fmt: skip
-
-
 def _sequence(
     people: np.ndarray,
     frame_index: np.ndarray,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphemo.skeleton import Layout, get_layout
+from graphemo.skeleton import get_layout
 
 
 @dataclass
@@ -49,13 +49,6 @@ class KeypointSequence:
     @property
     def num_frames(self) -> int:
         return int(self.keypoints.shape[0])
-
-    @property
-    def num_people(self) -> int:
-        return int(self.keypoints.shape[1])
-
-    def layout_spec(self) -> Layout:
-        return get_layout(self.layout)
 
     def __repr__(self) -> str:
         t, m, v, _ = self.keypoints.shape

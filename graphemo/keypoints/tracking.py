@@ -5,6 +5,7 @@ OpenPose detects people independently per frame and, without ``--tracking``, wri
 slots: by ``person_id`` when OpenPose tracked them, else by matching each frame's people to
 the previous positions (Hungarian assignment on root-joint distance, gated by body size).
 Slot 0 is the main person: the track with the largest visibility score over the whole video.
+:class:`MainPersonTracker` is the same rule for live streams, frame by frame and causal.
 """
 
 from __future__ import annotations
@@ -485,3 +486,72 @@ def _match_cost(
 ) -> np.ndarray:
     """``(A, P)`` cost between ``A`` tracks and ``P`` people, in track body sizes (1e6 = impossible)."""
     return _pair_cost(track_pose[:, None], track_root[:, None], track_size[:, None], pose[None], root[None])
+
+
+# --- the main person, causally (streaming) ----------------------------------------------------------
+
+
+class MainPersonTracker:
+    """Causal choice of the main person of each frame, for live streams: the offline rule, one frame at a time.
+
+    It locks on the most visible person and follows them by ``person_id`` (when OpenPose tracked) or by joint
+    distance gated by body size, as :func:`track_people` does, and only switches to someone else after
+    ``lost_after`` frames without a match.
+
+    Args:
+        layout: layout of the keypoints.
+        persons: slots to return; slot 0 is the main person, the others the remaining people by visibility.
+        lost_after: frames without a match after which the main person may be replaced.
+    """
+
+    def __init__(self, layout: Layout, persons: int = 1, lost_after: int = LOST_AFTER_FRAMES) -> None:
+        self.layout = layout
+        self.persons = persons
+        self.lost_after = lost_after
+        body = layout.part_slice("body") if "body" in layout.parts else slice(None)
+        self.body = body
+        self.empty = np.zeros((persons, layout.num_joints, 3), np.float32)
+        self.empty[..., :2] = np.nan
+        self.reset()
+
+    def reset(self) -> None:
+        self.pose: np.ndarray | None = None  # (V_body, 2) last seen position of each body joint
+        self.root = np.full(2, np.nan)
+        self.size = 1.0
+        self.person_id = -1
+        self.last_seen: int | None = None
+
+    def update(self, number: int, people: np.ndarray, person_ids: np.ndarray) -> np.ndarray:
+        """The people ``(P, V, 3)`` of frame ``number`` -> ``(persons, V, 3)`` slots, slot 0 the main person
+        (missing joints NaN / confidence 0; an empty slot where the main person is not seen)."""
+        out = self.empty.copy()
+        if len(people) == 0:
+            return out
+        scores = person_scores(people, self.layout)
+        root, size = _roots_and_sizes(people, self.layout)
+        pose = np.where(people[:, self.body, 2:3] > 0, people[:, self.body, :2], np.nan)
+        main = self._match(number, person_ids, pose, root, scores)
+        if main is not None:
+            out[0] = people[main]
+            seen = np.isfinite(pose[main, :, 0])
+            self.pose = np.where(seen[:, None], pose[main], self.pose if self.pose is not None else np.nan)
+            if seen.sum() >= seen.size // 2 or self.last_seen is None:
+                self.size = float(size[main])
+            self.root, self.last_seen, self.person_id = root[main], number, int(person_ids[main])
+        others = [p for p in np.argsort(-scores, kind="stable") if p != main and scores[p] > 0]
+        for slot, p in enumerate(others[: self.persons - 1], start=1):
+            out[slot] = people[p]
+        return out
+
+    def _match(
+        self, number: int, ids: np.ndarray, pose: np.ndarray, root: np.ndarray, scores: np.ndarray
+    ) -> int | None:
+        tracked = self.last_seen is not None and abs(number - self.last_seen) < self.lost_after
+        if tracked and self.person_id >= 0 and (ids == self.person_id).any():
+            return int(np.flatnonzero(ids == self.person_id)[0])
+        if tracked and self.pose is not None:
+            cost = _match_cost(self.pose[None], self.root[None], np.array([self.size]), pose, root)[0]
+            best = int(np.argmin(cost))
+            return best if cost[best] <= MAX_STEP_IN_BODY_SIZES else None
+        best = int(np.argmax(scores))
+        return best if scores[best] > 0 and np.isfinite(root[best]).all() else None

@@ -15,6 +15,7 @@ from graphemo.labels.emotions import (
     class_names,
     emotion_index,
 )
+from graphemo.labels.sources import LabelSource, LabelSpec, label_sources, load_labels, register_label_source
 from graphemo.labels.table import read_label_csv
 from graphemo.labels.video_labels import LabelFormatError, VideoLabels, canonical_video_id
 
@@ -23,16 +24,21 @@ __all__ = [
     "EMOTIONS_WITH_OTHER",
     "UNANNOTATED",
     "LabelFormatError",
+    "LabelSource",
+    "LabelSpec",
     "VideoLabels",
     "canonical_video_id",
     "class_names",
     "emotion_index",
+    "label_sources",
+    "load_labels",
     "read_abaw_expr",
     "read_abaw_folder",
     "read_abaw_va",
     "read_dfew_csv",
     "read_dfew_fold",
     "read_label_csv",
+    "register_label_source",
     "write_abaw_expr",
     "write_abaw_va",
     "write_dfew_csv",

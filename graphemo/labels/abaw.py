@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from graphemo.labels.emotions import ABAW_EXPR_HEADER, UNANNOTATED, abaw_to_graphemo
+from graphemo.labels.sources import register_label_source
 from graphemo.labels.video_labels import LabelFormatError, VideoLabels, canonical_video_id
 
 VA_HEADER = "valence,arousal"
@@ -146,3 +147,15 @@ def write_abaw_va(path: str | os.PathLike[str], va: np.ndarray) -> None:
     va = np.where(np.isfinite(va), va, VA_UNANNOTATED)
     body = "\n".join(",".join("-5" if x == VA_UNANNOTATED else f"{x:.3f}" for x in row) for row in va)
     Path(path).write_text(f"{VA_HEADER}\n{body}\n", encoding="utf-8")
+
+
+@register_label_source("abaw_expr", help="ABAW EXPR_Classification_Challenge folder (Train_Set/, Validation_Set/)")
+def read_abaw_expr_source(path: str, *, keep_other: bool = False) -> dict[str, VideoLabels | LabelFormatError]:
+    """Label source ``abaw_expr``: :func:`read_abaw_folder` of the EXPR files."""
+    return read_abaw_folder(path, "expr", keep_other=keep_other)
+
+
+@register_label_source("abaw_va", help="ABAW VA_Estimation_Challenge folder (Train_Set/, Validation_Set/)")
+def read_abaw_va_source(path: str) -> dict[str, VideoLabels | LabelFormatError]:
+    """Label source ``abaw_va``: :func:`read_abaw_folder` of the VA files."""
+    return read_abaw_folder(path, "va")

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from graphemo.labels.emotions import DFEW_NAMES, dfew_to_graphemo
+from graphemo.labels.sources import register_label_source
 from graphemo.labels.video_labels import LabelFormatError, VideoLabels, canonical_video_id
+from graphemo.specs import option
 
 
 def read_dfew_csv(path: str | os.PathLike[str]) -> dict[str, int]:
@@ -75,6 +77,14 @@ def read_dfew_fold(root: str | os.PathLike[str], fold: int) -> dict[str, VideoLa
         for clip, label in read_dfew_csv(path).items():
             out[clip] = VideoLabels(clip_label=label, split=split, sources=(str(path),))
     return out
+
+
+@register_label_source(
+    "dfew", help="DFEW EmoLabel_DataSplit folder; --dfew-fold picks the fold", fold=option(1, min=1, max=5)
+)
+def read_dfew_source(path: str, *, fold: int = 1) -> dict[str, VideoLabels | LabelFormatError]:
+    """Label source ``dfew``: :func:`read_dfew_fold`."""
+    return dict(read_dfew_fold(path, fold))
 
 
 def write_dfew_csv(path: str | os.PathLike[str], clips: list[tuple[int, int]]) -> None:

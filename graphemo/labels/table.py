@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from graphemo.labels.emotions import EMOTIONS, UNANNOTATED, emotion_index
+from graphemo.labels.sources import register_label_source
 from graphemo.labels.video_labels import SPLITS, LabelFormatError, VideoLabels, canonical_video_id
 
 
@@ -110,3 +111,9 @@ def read_label_csv(path: str | os.PathLike[str], keep_other: bool = False) -> di
             labels.clip_va = np.array([v, a], dtype=np.float32) if "valence" in fields else None
         out[video] = labels
     return out
+
+
+@register_label_source("csv", help="generic CSV: video[,frame],label and/or valence,arousal[,split]")
+def read_csv_source(path: str, *, keep_other: bool = False) -> dict[str, VideoLabels | LabelFormatError]:
+    """Label source ``csv``: :func:`read_label_csv`."""
+    return dict(read_label_csv(path, keep_other=keep_other))

@@ -5,25 +5,25 @@ every model returns ``{"expr": (N, num_classes) logits, "va": (N, 2) in [-1, 1]}
 """
 
 from graphemo.models import cnn, gnn, mlp, stgcn, transformer  # noqa: F401  (importing registers the models)
-from graphemo.models.heads import TASKS, TaskHeads, validate_task
+from graphemo.models.heads import TaskHeads, validate_task
 from graphemo.models.registry import (
-    INPUT_KINDS,
     build_model,
+    check_model_options,
     describe_model,
     list_models,
     model_input_kind,
     model_options,
     register_model,
+    unregister_model,
 )
 from graphemo.models.va_to_class import VAToClass
 from graphemo.models.weights import load_state_dict_file, load_weights_only
 
 __all__ = [
-    "INPUT_KINDS",
-    "TASKS",
     "TaskHeads",
     "VAToClass",
     "build_model",
+    "check_model_options",
     "describe_model",
     "list_models",
     "load_state_dict_file",
@@ -31,5 +31,6 @@ __all__ = [
     "model_input_kind",
     "model_options",
     "register_model",
+    "unregister_model",
     "validate_task",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from torch import Tensor, nn
 from torchvision import models
 
+from graphemo.graphs.images import IMAGE
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
 from graphemo.models.weights import load_state_dict_file
@@ -55,7 +56,7 @@ def load_pretrained(net: nn.Module, path: str | Path, arch: str) -> None:
 class SkeletonImageCNN(nn.Module):
     """Torchvision CNN (resnet18 | resnet50 | densenet121) on rendered skeleton images, classifier replaced."""
 
-    input_kind = "image"
+    input_kind = IMAGE
 
     def __init__(
         self,

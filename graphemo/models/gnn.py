@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.nn.models import GAT, GCN, GIN
 
+from graphemo.graphs.dataset import GRAPH
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
 from graphemo.skeleton import Layout
@@ -22,7 +23,7 @@ _POOLS = {"mean": global_mean_pool, "max": global_max_pool, "add": global_add_po
 class FrameGNN(nn.Module):
     """Per-frame GNN on the joint graph (conv: gcn | gat | gin from PyG), learnable joint embedding, global pooling."""
 
-    input_kind = "graph"
+    input_kind = GRAPH
 
     def __init__(
         self,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-TASKS = ("expr", "va", "both")
+from graphemo.labels.tasks import check_task
 
 
 def validate_task(task: str, num_classes: int = 7) -> None:
-    """Raise ``ValueError`` unless ``task`` is one of :data:`TASKS` and ``num_classes`` is at least 2."""
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    """Raise ``ValueError`` unless ``task`` is a task (:data:`graphemo.labels.tasks.TASKS`) and ``num_classes`` is
+    at least 2."""
+    check_task(task)
     if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2 (7 emotions, 8 with 'other'), got {num_classes!r}")
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
 
 
 class TaskHeads(nn.Module):

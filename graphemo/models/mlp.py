@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 from torch_geometric.nn import MLP
 
+from graphemo.graphs.dataset import GRAPH
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
 from graphemo.skeleton import Layout
@@ -16,7 +17,7 @@ from graphemo.skeleton import Layout
 class KeypointMLP(nn.Module):
     """ANN on the flattened keypoints of a frame (V x F inputs, hidden Linear-Norm-ReLU-Dropout layers, linear head)."""
 
-    input_kind = "graph"
+    input_kind = GRAPH
 
     def __init__(
         self,

@@ -2,14 +2,14 @@
 
 An experiment YAML says ``model: {name: stgcn, channels: [64, 128], dropout: 0.2}``; the trainer calls
 ``build_model(name, layout=..., in_channels=..., task=..., **options)``. Every registered class takes
-``(layout, in_channels, task, num_classes, *, options...)`` and declares the input it needs in its
-``input_kind`` class attribute: ``"graph"`` (per-frame PyG batch), ``"window"`` (``(N, C, T, V, M)``) or
-``"image"`` (``(N, 3, H, W)`` rendered skeletons). The data pipeline reads :func:`model_input_kind`.
+``(layout, in_channels, task, num_classes, *, options...)``: its keyword-only parameters are its options, named
+there and in the YAML only. It declares the input it needs in its ``input_kind`` class attribute, an
+:class:`~graphemo.graphs.kinds.InputKind` (``GRAPH``: a per-frame PyG batch; ``WINDOW``: ``(N, C, T, V, M)``;
+``IMAGE``: ``(N, 3, H, W)`` rendered skeletons). The data pipeline reads :func:`model_input_kind`.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from graphemo.graphs.kinds import InputKind
 from graphemo.models.heads import validate_task
 from graphemo.skeleton import Layout, get_layout
+from graphemo.specs import SpecError, close_match
 
-INPUT_KINDS = ("graph", "window", "image")
 _FIXED_ARGUMENTS = ("layout", "in_channels", "task", "num_classes")
 
 ModelClass = TypeVar("ModelClass", bound=type[nn.Module])
@@ -36,7 +37,7 @@ class ModelEntry:
     fixed: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def input_kind(self) -> str:
+    def input_kind(self) -> InputKind:
         return self.cls.input_kind  # type: ignore[attr-defined]
 
 
@@ -59,8 +60,8 @@ def register_model(name: str, *, description: str | None = None, **fixed: Any) -
         if name in _REGISTRY:
             raise ValueError(f"model name {name!r} is already registered to {_REGISTRY[name].cls.__name__}")
         kind = getattr(cls, "input_kind", None)
-        if kind not in INPUT_KINDS:
-            raise TypeError(f"{cls.__name__}.input_kind must be one of {INPUT_KINDS}, not {kind!r}")
+        if not isinstance(kind, InputKind):
+            raise TypeError(f"{cls.__name__}.input_kind must be an InputKind (graphemo.graphs.kinds), not {kind!r}")
         options = _declared_options(cls)
         for key in fixed:
             if key not in options:
@@ -72,6 +73,11 @@ def register_model(name: str, *, description: str | None = None, **fixed: Any) -
     return decorate
 
 
+def unregister_model(name: str) -> None:
+    """Remove a registered name (for tests that register a toy model)."""
+    _REGISTRY.pop(name, None)
+
+
 def _declared_options(cls: type[nn.Module]) -> dict[str, Any]:
     """Keyword-only parameters of ``cls.__init__`` and their defaults."""
     params = inspect.signature(cls.__init__).parameters.values()
@@ -81,9 +87,8 @@ def _declared_options(cls: type[nn.Module]) -> dict[str, Any]:
 def _entry(name: str) -> ModelEntry:
     key = name.lower() if isinstance(name, str) else name
     if key not in _REGISTRY:
-        close = difflib.get_close_matches(str(name).lower(), list(_REGISTRY), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"unknown model {name!r}{hint} (registered: {', '.join(list_models())})")
+        raise KeyError(f"unknown model {name!r}{close_match(str(name).lower(), list(_REGISTRY))} "
+                       f"(registered: {', '.join(list_models())})")  # fmt: skip
     return _REGISTRY[key]
 
 
@@ -92,8 +97,8 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def model_input_kind(name: str) -> str:
-    """The input a model needs: ``"graph"``, ``"window"`` or ``"image"``."""
+def model_input_kind(name: str) -> InputKind:
+    """The input kind a model needs (``model_input_kind("stgcn").name == "window"``)."""
     return _entry(name).input_kind
 
 
@@ -106,6 +111,24 @@ def model_options(name: str) -> dict[str, Any]:
     """Options a config may set for ``name``, with their defaults (the options the name fixes excluded)."""
     entry = _entry(name)
     return {k: v for k, v in _declared_options(entry.cls).items() if k not in entry.fixed}
+
+
+def check_model_options(name: str, options: dict[str, Any]) -> None:
+    """Check option names against the model's keyword-only parameters (the one place that does).
+
+    Raises:
+        KeyError: unknown model name (the closest suggested).
+        SpecError: ``(key,)``: an option the model does not have (the closest suggested) or one its name fixes.
+    """
+    entry = _entry(name)
+    allowed = model_options(name)
+    for key in options:
+        if key in entry.fixed:
+            fixed = f"{key}={entry.fixed[key]!r}"
+            raise SpecError((key,), f"model {name!r} fixes {fixed}; choose another model name instead")
+        if key in _FIXED_ARGUMENTS or key not in allowed:
+            raise SpecError((key,), f"model {name!r} has no option {key!r}{close_match(key, list(allowed), 0.5)} "
+                            f"(options: {', '.join(allowed) or 'none'})")  # fmt: skip
 
 
 def build_model(
@@ -132,16 +155,10 @@ def build_model(
     validate_task(task, num_classes)
     if not isinstance(in_channels, int) or in_channels < 1:
         raise ValueError(f"model {name!r}: in_channels must be a positive int, got {in_channels!r}")
-    allowed = model_options(name)
-    for key in options:
-        if key in entry.fixed:
-            raise ValueError(f"model {name!r} fixes {key}={entry.fixed[key]!r}; choose another model name instead")
-        if key in _FIXED_ARGUMENTS or key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"unknown option {key!r} for model {name!r}{hint} (options: {', '.join(sorted(allowed)) or 'none'})"
-            )
+    try:
+        check_model_options(name, options)
+    except SpecError as err:
+        raise ValueError(f"{err.path[-1]}: {err.reason}") from None
     if isinstance(layout, str):
         layout = get_layout(layout)
     return entry.cls(

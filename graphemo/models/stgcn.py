@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphemo.graphs.windows import WINDOW
 from graphemo.models.adjacency import partitioned_adjacency
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
@@ -61,12 +62,11 @@ def prefer_sparse(adjacency: Tensor) -> bool:
     """Whether gathering neighbours should beat the dense product for a ``(K, V, V)`` adjacency (a cost model).
 
     Gathering moves ``rows`` = one row per column (``K * V``) plus one per further neighbour
-    (:func:`neighbour_lists`); the dense product costs ``K * V * V`` multiply-adds per channel. Measured on CPU
-    (one thread, training and streaming), gathering wins when the dense product costs at least 16 multiply-adds
-    per gathered row and there are at most 3.5 rows per column: on every spatial-partition skeleton (streaming
-    2x faster than dense at V = 137, 7 % at V = 25; training batches about as fast, within the run-to-run noise)
-    and on the whole body's uniform partition, while BODY_25's uniform partition (a tie) and random graphs with
-    1 entry in 16 or more stay dense (gathering trained 1.5-3x slower there).
+    (:func:`neighbour_lists`); the dense product costs ``K * V * V`` multiply-adds per channel. Gathering is
+    chosen when the dense product costs at least 16 multiply-adds per gathered row and there are at most 3.5 rows
+    per column: every spatial-partition skeleton and the whole body's uniform partition, while BODY_25's uniform
+    partition and random graphs with 1 entry in 16 or more stay dense (the thresholds come from the CPU
+    measurements in the README's ST-GCN section).
     """
     k, v, _ = adjacency.shape
     columns = adjacency.permute(2, 0, 1).reshape(v * k, v) != 0
@@ -178,7 +178,7 @@ class STGCNBlock(nn.Module):
 class STGCN(nn.Module):
     """ST-GCN on (N, C, T, V, M) windows: spatial-partition graph conv + temporal conv blocks, edge importance."""
 
-    input_kind = "window"
+    input_kind = WINDOW
 
     def __init__(
         self,

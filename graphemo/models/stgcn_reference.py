@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphemo.graphs.windows import WINDOW
 from graphemo.models.adjacency import partitioned_adjacency
 from graphemo.models.heads import TaskHeads
 from graphemo.skeleton import Layout
@@ -74,7 +75,7 @@ class ReferenceBlock(nn.Module):
 class ReferenceSTGCN(nn.Module):
     """Dense ST-GCN with :class:`~graphemo.models.stgcn.STGCN`'s arguments and state-dict names."""
 
-    input_kind = "window"
+    input_kind = WINDOW
 
     def __init__(
         self,

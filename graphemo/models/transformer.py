@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphemo.graphs.windows import WINDOW
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
 from graphemo.skeleton import Layout
@@ -41,7 +42,7 @@ class FactorisedBlock(nn.Module):
 class SkeletonTransformer(nn.Module):
     """Skeleton transformer on (N, C, T, V, M) windows: factorised attention over joints and time, mean pooling."""
 
-    input_kind = "window"
+    input_kind = WINDOW
 
     def __init__(
         self,

@@ -16,40 +16,31 @@ selected parts show at least one joint (a frame with only a face detected has no
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from graphemo.labels import EMOTIONS_WITH_OTHER, UNANNOTATED, class_names
+from graphemo.labels.tasks import annotated
 from graphemo.skeleton import Layout
+from graphemo.specs import SpecError, build_spec, check_spec, option
 from graphemo.subsampling.budgets import class_budgets, class_counts, select_frames_per_class
 from graphemo.subsampling.distance import PART_ALIASES, embed_pose, part_joints
 from graphemo.subsampling.report import DUPLICATE_THRESHOLD, aggregate_reports, redundancy_report
 from graphemo.subsampling.strategies import STRATEGIES, eligible_frames, resolve_count, select_frames
 
 if TYPE_CHECKING:
-    from graphemo.graphs.store import PreparedStore
+    from graphemo.store import PreparedStore
 
 STRATEGY_NAMES = ("none", *STRATEGIES)
 PART_NAMES = ("body", "face", "hand_left", "hand_right", "hand", *PART_ALIASES)
-TASKS = ("expr", "va", "both")
 BUDGET_FIELDS = ("ratio", "count", "n", "threshold", "total")
 _CENTERS = ("neck", "mid_hip")
 _SCALES = ("shoulders", "torso")
 _SCALE_PER = ("video", "frame")
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -79,99 +70,62 @@ class SubsampleSpec:
         scale_per: ``video`` (default): every frame is divided by the video's median scale; ``frame``: by
             its own, as :func:`~graphemo.graphs.normalize.normalize_pose` does. Per frame, a shoulder that
             flickers in and out of detection switches the scale to a fallback measure and back, so that
-            the same pose jumps by 1-5 shoulder widths: 12 % of consecutive frames of the real MPIIEmo clip
-            are > 0.5 apart per frame, 0.7 % with the video's scale.
+            the same pose jumps by shoulder widths (measured on the real MPIIEmo clip: see the README).
         duplicate_threshold: distance under which two kept frames count as duplicates in the report.
         report: compute the redundancy report (costs about as much as the selection; with ``none`` it is
             quadratic in the video length). Without it only the frame and label counts are reported.
 
-    Exactly one budget is given, and none with ``strategy: none``. Bad values raise ``ValueError``
-    naming the field (``subsample.<field>``). Frozen, so that a spec stays valid: change it with
-    ``dataclasses.replace``.
+    Exactly one budget is given, and none with ``strategy: none``. Bad values raise
+    :class:`~graphemo.specs.SpecError` (a ``ValueError``) naming the field (``subsample.<field>``). Frozen, so
+    that a spec stays valid: change it with ``dataclasses.replace``.
     """
 
-    strategy: str = "none"
-    ratio: float | None = None
-    count: int | None = None
-    n: int | None = None
-    threshold: float | None = None
+    SECTION: ClassVar[str] = "subsample"
+
+    strategy: str = option("none", choices=STRATEGY_NAMES)
+    ratio: float | None = option(None, gt=0.0, max=1.0)
+    count: int | None = option(None, min=0)
+    n: int | None = option(None, min=1)
+    threshold: float | None = option(None, min=0.0)
     class_aware: bool = False
-    total: int | None = None
-    power: float = 0.5
-    parts: list[str] = field(default_factory=lambda: ["body"])
-    center: str = "neck"
-    scale: str = "shoulders"
-    scale_per: str = "video"
-    duplicate_threshold: float = DUPLICATE_THRESHOLD
+    total: int | None = option(None, min=0)
+    power: float = option(0.5, min=0.0, max=1.0)
+    parts: list[str] = option(default_factory=lambda: ["body"], choices=PART_NAMES, min_len=1)
+    center: str = option("neck", choices=_CENTERS)
+    scale: str = option("shoulders", choices=_SCALES)
+    scale_per: str = option("video", choices=_SCALE_PER)
+    duplicate_threshold: float = option(DUPLICATE_THRESHOLD, gt=0.0)
     report: bool = True
 
     def __post_init__(self) -> None:
-        def bad(name: str, why: str) -> ValueError:
-            return ValueError(f"subsample.{name}: {why}, got {getattr(self, name)!r}")
-
-        if not isinstance(self.strategy, str) or self.strategy not in STRATEGY_NAMES:
-            close = difflib.get_close_matches(str(self.strategy), STRATEGY_NAMES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise bad("strategy", f"must be one of {', '.join(STRATEGY_NAMES)}{hint}")
-        if self.ratio is not None and not (_is_real(self.ratio) and 0 < self.ratio <= 1):
-            raise bad("ratio", "must be a number in (0, 1]")
-        if self.count is not None and not (_is_int(self.count) and self.count >= 0):
-            raise bad("count", "must be an integer >= 0")
-        if self.n is not None and not (_is_int(self.n) and self.n >= 1):
-            raise bad("n", "must be an integer >= 1")
-        if self.threshold is not None and not (
-            _is_real(self.threshold) and math.isfinite(self.threshold) and self.threshold >= 0
-        ):
-            raise bad("threshold", "must be a finite number >= 0")
-        if self.total is not None and not (_is_int(self.total) and self.total >= 0):
-            raise bad("total", "must be an integer >= 0")
-        if not isinstance(self.class_aware, bool):
-            raise bad("class_aware", "must be true or false")
-        if not (_is_real(self.power) and 0 <= self.power <= 1):
-            raise bad("power", "must be a number in [0, 1]")
-        if isinstance(self.parts, str) or not isinstance(self.parts, list | tuple):
-            raise bad("parts", "must be a list of part names, e.g. [body]")
-        if not self.parts:
-            raise bad("parts", "must name at least one part")
-        unknown = [p for p in self.parts if p not in PART_NAMES]
-        if unknown:
-            raise bad("parts", f"unknown part {unknown[0]!r}; known: {', '.join(PART_NAMES)}")
+        check_spec(self)
         if len(set(self.parts)) != len(self.parts):
-            raise bad("parts", "names a part twice")
-        object.__setattr__(self, "parts", list(self.parts))  # a tuple from Python, a list from YAML
-        if self.center not in _CENTERS:
-            raise bad("center", f"must be one of {', '.join(_CENTERS)}")
-        if self.scale not in _SCALES:
-            raise bad("scale", f"must be one of {', '.join(_SCALES)}")
-        if self.scale_per not in _SCALE_PER:
-            raise bad("scale_per", f"must be one of {', '.join(_SCALE_PER)}")
-        if not (_is_real(self.duplicate_threshold) and 0 < self.duplicate_threshold < math.inf):
-            raise bad("duplicate_threshold", "must be a finite number > 0")
-        if not isinstance(self.report, bool):
-            raise bad("report", "must be true or false")
+            raise SpecError(("subsample", "parts"), f"names a part twice, got {self.parts!r}")
         self._check_budget()
 
     def _check_budget(self) -> None:
         given = [name for name in BUDGET_FIELDS if getattr(self, name) is not None]
+
+        def bad(name: str, why: str) -> SpecError:
+            return SpecError(("subsample", name), why)
+
         if self.strategy == "none":
             if given:
-                raise ValueError(f"subsample.{given[0]}: strategy 'none' keeps every frame and takes no budget")
+                raise bad(given[0], "strategy 'none' keeps every frame and takes no budget")
             if self.class_aware:
-                raise ValueError("subsample.class_aware: strategy 'none' keeps every frame; it cannot be class-aware")
+                raise bad("class_aware", "strategy 'none' keeps every frame; it cannot be class-aware")
             return
         allowed = ("ratio", "total") if self.class_aware else STRATEGIES[self.strategy].budgets
         if not given:
-            raise ValueError(
-                f"subsample.{allowed[0]}: strategy {self.strategy!r}"
-                f"{' with class_aware' if self.class_aware else ''} needs a budget, one of {', '.join(allowed)}"
-            )
+            raise bad(allowed[0], f"strategy {self.strategy!r}{' with class_aware' if self.class_aware else ''} "
+                      f"needs a budget, one of {', '.join(allowed)}")  # fmt: skip
         if len(given) > 1:
-            raise ValueError(f"subsample.{given[1]}: give exactly one budget, got {' and '.join(given)}")
+            raise bad(given[1], f"give exactly one budget, got {' and '.join(given)}")
         if given[0] == "total" and not self.class_aware:
-            raise ValueError("subsample.total: a dataset-wide total is a class-aware budget; set class_aware: true")
+            raise bad("total", "a dataset-wide total is a class-aware budget; set class_aware: true")
         if given[0] not in allowed:
             what = "with class_aware (a dataset-wide budget)" if self.class_aware else f"for {self.strategy!r}"
-            raise ValueError(f"subsample.{given[0]}: not a budget {what}; give one of {', '.join(allowed)}")
+            raise bad(given[0], f"not a budget {what}; give one of {', '.join(allowed)}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> SubsampleSpec:
@@ -180,14 +134,7 @@ class SubsampleSpec:
         Raises:
             ValueError: an unknown key (with the closest known one) or a bad value.
         """
-        data = dict(data or {})
-        known = [f.name for f in fields(cls)]
-        for key in data:
-            if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"subsample.{key}: unknown key{hint}; known: {', '.join(known)}")
-        return cls(**data)
+        return build_spec(cls, data, ("subsample",))
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (e.g. for ``mlflow.log_params`` or writing back to YAML)."""
@@ -263,21 +210,9 @@ def _body_layout(layout: Layout) -> Layout | None:
 def candidate_frames(store: PreparedStore, task: str | None = "expr") -> np.ndarray:
     """``(N,)`` bool over the store's frames: main person present and the task's label annotated.
 
-    ``task``: ``"expr"`` (a class), ``"va"`` (finite valence and arousal), ``"both"`` (either) or ``None``
-    (any frame with the person).
+    ``task``: ``"expr"``, ``"va"``, ``"both"`` or ``None`` (:func:`graphemo.labels.tasks.annotated`).
     """
-    out = np.asarray(store.present, dtype=bool).copy()
-    if task is None:
-        return out
-    has_expr = store.expr >= 0
-    has_va = np.isfinite(store.va).all(axis=1)
-    if task == "expr":
-        return out & has_expr
-    if task == "va":
-        return out & has_va
-    if task == "both":
-        return out & (has_expr | has_va)
-    raise ValueError(f"task must be one of {', '.join(TASKS)} or None, got {task!r}")
+    return np.asarray(store.present, dtype=bool) & annotated(store.expr, store.va, task)
 
 
 def _num_classes(store: PreparedStore) -> int:

@@ -29,19 +29,17 @@ came from.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import itertools
-import types
 import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from graphemo.specs import SpecError, build_spec, close_match, plain
 from graphemo.training.config import ExperimentConfig, ModelConfig
 
 RESERVED_KEYS = ("defaults", "runs", "grid", "sweep")
@@ -156,8 +154,7 @@ def _default_layer(ref: str, configs: Path, experiment: Layer) -> Layer:
         path = configs / f"{ref}.yaml"
         if not path.exists():
             known = sorted(str(p.relative_to(configs).with_suffix("")) for p in configs.rglob("*.yaml"))
-            close = difflib.get_close_matches(ref, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = close_match(ref, known)
             line = experiment.line_of(("defaults",))
             where = f"{experiment.source}:{line}" if line else experiment.source
             raise ConfigError(f"{where}: defaults: no config {ref!r} ({path} does not exist){hint}")
@@ -267,7 +264,8 @@ def _copy(value: Any) -> Any:
 
 
 class _Checker:
-    """Turns a merged mapping into dataclasses, raising :class:`ConfigError` with the value's origin."""
+    """Turns a merged mapping into the config's specs (:func:`graphemo.specs.build_spec`), raising
+    :class:`ConfigError` with the file and line each bad value came from."""
 
     def __init__(self, origins: Mapping[Path_, Layer]) -> None:
         self.origins = origins
@@ -282,106 +280,21 @@ class _Checker:
     def fail(self, path: Path_, message: str) -> typing.NoReturn:
         raise ConfigError(f"{self.where(path)}: {'.'.join(path) or '(top level)'}: {message}")
 
-    def dataclass_from(self, cls: type, data: Any, path: Path_) -> Any:
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            self.fail(path, f"expected a mapping of {cls.__name__} fields, got {data!r}")
-        hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-        kwargs = {}
-        for key, value in data.items():
-            if key not in fields:
-                close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.fail((*path, str(key)), f"unknown key{hint} (known: {', '.join(fields)})")
-            kwargs[key] = self.value(hints[key], value, (*path, key), fields[key].metadata)
-        try:
-            return cls(**kwargs)
-        except (TypeError, ValueError) as exc:
-            self.fail(path, str(exc))
-
-    def value(self, hint: Any, value: Any, path: Path_, meta: Mapping[str, Any] | None = None) -> Any:
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if hint is Any:
-            return value
-        if origin in (typing.Union, types.UnionType):
-            if value is None:
-                if type(None) in args:
-                    return None
-                self.fail(path, "must not be null")
-            inner = [a for a in args if a is not type(None)]
-            return self.value(inner[0], value, path, meta) if len(inner) == 1 else value
-        if value is None:
-            self.fail(path, f"must not be null (expected {_type_name(hint)})")
-        if dataclasses.is_dataclass(hint):
-            return self.dataclass_from(hint, value, path)
-        if origin is Literal:
-            if value not in args:
-                close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-                hint_text = f"; did you mean {close[0]!r}?" if close else ""
-                self.fail(path, f"{value!r} is not one of {', '.join(map(str, args))}{hint_text}")
-            return value
-        if origin is list:
-            if not isinstance(value, list):
-                self.fail(path, f"expected a list, got {value!r}")
-            return [self.value(args[0], v, (*path, str(i))) for i, v in enumerate(value)] if args else value
-        if origin is dict or hint is dict:
-            if not isinstance(value, Mapping):
-                self.fail(path, f"expected a mapping, got {value!r}")
-            return dict(value)
-        return self.scalar(hint, value, path, meta or {})
-
-    def scalar(self, hint: Any, value: Any, path: Path_, meta: Mapping[str, Any]) -> Any:
-        if hint is bool:
-            if not isinstance(value, bool):
-                self.fail(path, f"expected true or false, got {value!r}")
-            return value
-        if hint is str:
-            if not isinstance(value, str):
-                self.fail(path, f"expected a string, got {value!r}")
-            return value
-        if hint in (int, float):
-            number = value
-            if isinstance(value, str) and hint is float:  # YAML 1.1 reads 1e-3 as a string
-                try:
-                    number = float(value)
-                except ValueError:
-                    self.fail(path, f"expected a number, got {value!r}")
-            if isinstance(number, bool) or not isinstance(number, int | float):
-                self.fail(path, f"expected {'an integer' if hint is int else 'a number'}, got {value!r}")
-            if hint is int and not isinstance(number, int):
-                self.fail(path, f"expected an integer, got {value!r}")
-            lo, hi = meta.get("min"), meta.get("max")
-            if (lo is not None and number < lo) or (hi is not None and number > hi):
-                bounds = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-                self.fail(path, f"{number} is outside {bounds}")
-            return hint(number)
-        return value
-
     def model(self, data: Any, path: Path_) -> ModelConfig:
-        from graphemo.models import list_models, model_options
+        from graphemo.models import check_model_options, list_models
 
         if not isinstance(data, Mapping) or "name" not in data:
             self.fail(path, "expected a mapping with the model's name, e.g. {name: stgcn}")
         name = data["name"]
         if name not in list_models():
-            close = difflib.get_close_matches(str(name), list_models(), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            self.fail((*path, "name"), f"unknown model {name!r}{hint} (registered: {', '.join(list_models())})")
-        allowed = model_options(name)
+            self.fail((*path, "name"), f"unknown model {name!r}{close_match(name, list_models())} "
+                      f"(registered: {', '.join(list_models())})")  # fmt: skip
         options = {k: v for k, v in data.items() if k != "name"}
-        for key in options:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.fail((*path, str(key)), f"model {name!r} has no option {key!r}{hint} "
-                          f"(options: {', '.join(allowed) or 'none'})")  # fmt: skip
+        try:
+            check_model_options(name, options)
+        except SpecError as err:
+            self.fail((*path, *err.path), err.reason)
         return ModelConfig(name=name, options=options)
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", str(hint))
 
 
 def build_config(merged: Mapping[str, Any], origins: Mapping[Path_, Layer] | None = None) -> ExperimentConfig:
@@ -392,25 +305,23 @@ def build_config(merged: Mapping[str, Any], origins: Mapping[Path_, Layer] | Non
             option, bad subsample section; the message names where the value came from.
     """
     checker = _Checker(origins or {})
-    data = {k: v for k, v in merged.items() if k not in ("model", "subsample")}
+    data = {k: v for k, v in merged.items() if k != "model"}
     for key in RESERVED_KEYS:
         if key in data:
             checker.fail((key,), f"{key} is only allowed at the top level of an experiment file")
-    config = checker.dataclass_from(ExperimentConfig, data, ())
+    try:
+        config = build_spec(ExperimentConfig, data, ())
+    except SpecError as err:
+        checker.fail(err.path, err.reason)
     if "model" in merged:
         config.model = checker.model(merged["model"], ("model",))
-    if merged.get("subsample") is not None:
-        from graphemo.subsampling import SubsampleSpec
-
-        config.subsample = checker.dataclass_from(SubsampleSpec, merged["subsample"], ("subsample",))
     return config
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
     """The resolved config as plain data, in YAML order (model options flattened next to its name)."""
-    out = dataclasses.asdict(config)
+    out = plain(config)
     out["model"] = {"name": config.model.name, **config.model.options}
-    out["subsample"] = dataclasses.asdict(config.subsample) if config.subsample is not None else None
     return out
 
 

@@ -15,8 +15,8 @@ the dataclasses below::
     subsample: {...}            # graphemo.subsampling.SubsampleSpec, or null: training frames only
     tracking: {...}             # TrackingConfig: MLflow store and experiment
 
-Every field has a default, so a YAML only says what differs. Field metadata ``min``/``max`` are range checks
-made by :func:`graphemo.training.compose.build_config`, which also reports unknown keys with the closest
+Every field has a default, so a YAML only says what differs. Field checks (:func:`graphemo.specs.option`) are made by
+:func:`graphemo.training.compose.build_config`, which also reports unknown keys with the closest
 known key.
 """
 
@@ -25,107 +25,45 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Task = Literal["expr", "va", "both"]
-
-
-def _range(lo: float | None = None, hi: float | None = None, **extra: Any) -> dict[str, Any]:
-    return {"min": lo, "max": hi, **extra}
-
-
-@dataclass
-class SynthSource:
-    """Generate a synthetic dataset into ``out`` when it is not there yet (``graphemo synth``)."""
-
-    out: str = "data/synth"
-    videos: int = field(default=60, metadata=_range(1, 99_999))
-    seed: int = 0
-    frames: list[int] = field(default_factory=lambda: [120, 300])
-    fps: float = field(default=30.0, metadata=_range(1.0))
-    val_fraction: float = field(default=0.2, metadata=_range(0.0, 0.9))
-
-    def __post_init__(self) -> None:
-        if len(self.frames) != 2 or not 1 <= self.frames[0] <= self.frames[1]:
-            raise ValueError(f"frames must be [min, max] with 1 <= min <= max, got {self.frames}")
-
-
-@dataclass
-class LabelSources:
-    """Label files (any combination); see :class:`graphemo.graphs.store.LabelSpec`."""
-
-    abaw_expr: str | None = None
-    abaw_va: str | None = None
-    dfew: str | None = None
-    dfew_fold: int = field(default=1, metadata=_range(1, 5))
-    csv: str | None = None
-    keep_other: bool = False
-
-
-@dataclass
-class SplitConfig:
-    """Video-level split (official splits first; the rest seeded and label-stratified)."""
-
-    val_ratio: float = field(default=0.2, metadata=_range(0.0, 0.9))
-    test_ratio: float = field(default=0.0, metadata=_range(0.0, 0.9))
-    seed: int = 0
-    official: bool = True
-    validate_on: Literal["val", "test"] = "val"
-
-
-@dataclass
-class FeatureConfig:
-    """Per-joint features (:class:`graphemo.graphs.dataset.FeatureSpec`)."""
-
-    center: Literal["neck", "mid_hip"] = "neck"
-    scale: Literal["shoulders", "torso"] = "shoulders"
-    confidence: bool = True
-    mask: bool = False
-
-
-@dataclass
-class WindowConfig:
-    """Spatio-temporal windows for sequence models (:class:`graphemo.graphs.dataset.SkeletonWindows`)."""
-
-    length: int = field(default=32, metadata=_range(1, 4096))
-    stride: int = field(default=1, metadata=_range(1, 256))
-    anchor: Literal["center", "end"] = "center"
-    persons: int = field(default=1, metadata=_range(1, 8))
-
-
-@dataclass
-class AugmentConfig:
-    """Training augmentation (:class:`graphemo.graphs.augment.Augment`); ``enabled: false`` turns it off."""
-
-    enabled: bool = True
-    mirror: float = field(default=0.5, metadata=_range(0.0, 1.0))
-    rotate: float = field(default=10.0, metadata=_range(0.0, 180.0))
-    scale: float = field(default=0.1, metadata=_range(0.0, 0.9))
-    jitter: float = field(default=0.01, metadata=_range(0.0, 1.0))
-    joint_dropout: float = field(default=0.05, metadata=_range(0.0, 0.9))
+from graphemo.graphs.augment import Augment
+from graphemo.graphs.features import FeatureSpec
+from graphemo.graphs.images import ImageSpec
+from graphemo.graphs.splits import SplitSpec
+from graphemo.graphs.windows import WindowSpec
+from graphemo.labels import LabelSpec
+from graphemo.labels.tasks import Task
+from graphemo.sources.synth import SynthSpec
+from graphemo.specs import option
+from graphemo.store import PrepareOptions
+from graphemo.subsampling.spec import SubsampleSpec
 
 
 @dataclass
 class DataConfig:
-    """Where the data is and how samples are made.
+    """Where the data is and how samples are made. Each sub-section is the library's own spec of that option
+    group, so a YAML section, a library argument and a bundle record are one object.
 
-    ``synth`` (optional) generates data first; ``keypoints`` + ``labels`` are prepared into ``store`` (reused
-    instantly when unchanged). With only ``store`` given, an existing prepared store is used as is.
-    ``layout``, ``max_people`` and ``fps`` are how the store is prepared; ``parts`` (e.g. ``[body, face]``)
-    is what the model sees of the store's skeleton (default: all of it).
+    ``synth`` (optional) generates data first (:class:`~graphemo.sources.synth.SynthSpec`); ``keypoints`` +
+    ``labels`` (:class:`~graphemo.labels.LabelSpec`) are prepared into ``store`` with ``prepare``
+    (:class:`~graphemo.store.PrepareOptions`), reused instantly when unchanged. With only ``store`` given, an
+    existing prepared store is used as is. ``parts`` (e.g. ``[body, face]``) is what the model sees of the store's
+    skeleton (default: all of it); ``split``, ``features``, ``window``, ``image`` and ``augment`` are
+    :class:`~graphemo.graphs.splits.SplitSpec`, :class:`~graphemo.graphs.features.FeatureSpec`,
+    :class:`~graphemo.graphs.windows.WindowSpec`, :class:`~graphemo.graphs.images.ImageSpec` and
+    :class:`~graphemo.graphs.augment.Augment`.
     """
 
     store: str = "data/synth/store"
     keypoints: str | None = None
-    labels: LabelSources = field(default_factory=LabelSources)
-    synth: SynthSource | None = None
-    layout: str = "auto"
-    max_people: int = field(default=1, metadata=_range(1, 8))
-    fps: float | None = None
+    labels: LabelSpec = field(default_factory=LabelSpec)
+    synth: SynthSpec | None = None
+    prepare: PrepareOptions = field(default_factory=PrepareOptions)
     parts: list[str] | None = None
-    split: SplitConfig = field(default_factory=SplitConfig)
-    features: FeatureConfig = field(default_factory=FeatureConfig)
-    window: WindowConfig = field(default_factory=WindowConfig)
-    image_size: int = field(default=224, metadata=_range(16, 1024))
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    split: SplitSpec = field(default_factory=SplitSpec)
+    features: FeatureSpec = field(default_factory=FeatureSpec)
+    window: WindowSpec = field(default_factory=WindowSpec)
+    image: ImageSpec = field(default_factory=ImageSpec)
+    augment: Augment = field(default_factory=Augment)
     clip_metrics: bool = True
 
 
@@ -134,9 +72,9 @@ class OptimConfig:
     """Optimiser. ``momentum``/``nesterov`` apply to SGD, ``betas`` to the Adam family."""
 
     name: Literal["sgd", "adam", "adamw", "adamax"] = "adamw"
-    lr: float = field(default=1e-3, metadata=_range(0.0, 10.0))
-    weight_decay: float = field(default=1e-4, metadata=_range(0.0, 1.0))
-    momentum: float = field(default=0.9, metadata=_range(0.0, 1.0))
+    lr: float = option(1e-3, min=0.0, max=10.0)
+    weight_decay: float = option(1e-4, min=0.0, max=1.0)
+    momentum: float = option(0.9, min=0.0, max=1.0)
     nesterov: bool = False
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
 
@@ -151,11 +89,11 @@ class ScheduleConfig:
     (ReduceLROnPlateau on the validation score) or ``none``."""
 
     name: Literal["onecycle", "cosine", "plateau", "none"] = "onecycle"
-    warmup_epochs: float = field(default=0.0, metadata=_range(0.0))
-    pct_start: float = field(default=0.3, metadata=_range(0.0, 1.0))
-    min_lr: float = field(default=0.0, metadata=_range(0.0))
-    factor: float = field(default=0.5, metadata=_range(0.0, 1.0))
-    patience: int = field(default=2, metadata=_range(0))
+    warmup_epochs: float = option(0.0, min=0.0)
+    pct_start: float = option(0.3, min=0.0, max=1.0)
+    min_lr: float = option(0.0, min=0.0)
+    factor: float = option(0.5, min=0.0, max=1.0)
+    patience: int = option(2, min=0)
 
 
 @dataclass
@@ -164,33 +102,33 @@ class LossConfig:
     are imbalanced); ``va: ccc`` minimises 1 - CCC (the ABAW metric), ``mse`` the squared error."""
 
     class_weights: Literal["balanced", "none"] = "balanced"
-    label_smoothing: float = field(default=0.0, metadata=_range(0.0, 0.5))
+    label_smoothing: float = option(0.0, min=0.0, max=0.5)
     va: Literal["ccc", "mse"] = "ccc"
-    expr_weight: float = field(default=1.0, metadata=_range(0.0))
-    va_weight: float = field(default=1.0, metadata=_range(0.0))
+    expr_weight: float = option(1.0, min=0.0)
+    va_weight: float = option(1.0, min=0.0)
 
 
 @dataclass
 class EarlyStopConfig:
     """Stop when the validation score has not improved by ``min_delta`` for ``patience`` epochs (0: never)."""
 
-    patience: int = field(default=0, metadata=_range(0))
-    min_delta: float = field(default=0.0, metadata=_range(0.0))
+    patience: int = option(0, min=0)
+    min_delta: float = option(0.0, min=0.0)
 
 
 @dataclass
 class TrainConfig:
     """The training loop."""
 
-    epochs: int = field(default=10, metadata=_range(1, 100_000))
-    batch_size: int = field(default=64, metadata=_range(1))
-    eval_batch_size: int | None = field(default=None, metadata=_range(1))
-    max_steps_per_epoch: int | None = field(default=None, metadata=_range(1))
-    num_workers: int = field(default=0, metadata=_range(0, 64))
+    epochs: int = option(10, min=1, max=100_000)
+    batch_size: int = option(64, min=1)
+    eval_batch_size: int | None = option(None, min=1)
+    max_steps_per_epoch: int | None = option(None, min=1)
+    num_workers: int = option(0, min=0, max=64)
     device: str = "auto"
     amp: Literal["auto", "on", "off"] = "auto"
     compile: bool = False
-    grad_clip: float | None = field(default=1.0, metadata=_range(0.0))
+    grad_clip: float | None = option(1.0, min=0.0)
     early_stopping: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     deterministic: bool = False
     output_dir: str = "runs"
@@ -237,7 +175,7 @@ class ExperimentConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    subsample: Any = None  # graphemo.subsampling.SubsampleSpec or None (built by compose.build_config)
+    subsample: SubsampleSpec | None = None
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     @property

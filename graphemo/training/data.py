@@ -1,46 +1,70 @@
 """From a config's ``data:`` section to the store, the video-level splits and the datasets a model needs.
 
-The model declares its input (``graph``, ``window`` or ``image``, see :func:`graphemo.models.model_input_kind`)
-and the matching dataset class of :mod:`graphemo.graphs.dataset` is built. Only the training set is augmented
-and (with a ``subsample:`` section) subsampled; validation and test are scored on all their annotated frames.
+Two stages. :func:`make_store` produces the store before any run trains (the runner calls it, visibly, once per
+distinct data section): it generates data (``data.synth``) and prepares keypoints (``data.keypoints``) when
+asked, else opens ``data.store``. :func:`build_training_data` then splits the store's videos and builds the
+datasets of the model's input kind (:func:`graphemo.models.model_input_kind`). Only the training set is
+augmented and (with a ``subsample:`` section) subsampled; validation and test are scored on all their annotated
+frames.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from graphemo.graphs.store import PreparedStore
+from graphemo.graphs.kinds import InputKind
+from graphemo.store import PreparedStore
 from graphemo.training.config import DataConfig, ExperimentConfig
 
 
-def ensure_store(data: DataConfig, *, progress: bool = True) -> PreparedStore:
+def make_store(data: DataConfig, *, progress: bool = True, log: Callable[[str], None] = print) -> PreparedStore:
     """Generate (``data.synth``) and prepare (``data.keypoints``) what is missing, then open the store.
 
     Generation is skipped when ``synth.out`` already holds a generated dataset; preparation reuses the store
-    instantly when its inputs are unchanged (see :func:`graphemo.graphs.store.prepare_dataset`).
+    instantly when its inputs are unchanged (see :func:`graphemo.store.prepare_dataset`). Each step says what it
+    did in one line through ``log``.
 
     Raises:
         FileNotFoundError: no keypoints to prepare and no store at ``data.store``.
     """
-    from graphemo.graphs.store import LabelSpec, PrepareOptions, prepare_dataset
+    import time
 
-    if data.synth is not None and not (Path(data.synth.out) / "synth.json").exists():
-        from graphemo.keypoints.synth import generate_dataset
+    from graphemo.store import prepare_dataset
 
-        s = data.synth
-        generate_dataset(s.out, s.videos, s.seed, frames=(s.frames[0], s.frames[1]), fps=s.fps,
-                         val_fraction=s.val_fraction, progress=progress)  # fmt: skip
+    if data.synth is not None:
+        if data.synth.exists:
+            log(f"data: {data.synth.out} holds a generated dataset; not generating it again")
+        else:
+            started = time.perf_counter()
+            summary = data.synth.generate(progress=progress)
+            log(f"data: generated {summary.num_videos} videos ({summary.num_frames:,} frames) into {data.synth.out} "
+                f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
     if data.keypoints is None:
         if not (Path(data.store) / "meta.json").exists():
             raise FileNotFoundError(f"data.store {data.store} is not a prepared store and data.keypoints is not set")
-        return PreparedStore(data.store)
-    labels = LabelSpec(**{k: getattr(data.labels, k) for k in LabelSpec.__dataclass_fields__})
-    options = PrepareOptions(layout=data.layout, max_people=data.max_people, fps=data.fps)
-    return prepare_dataset(data.keypoints, data.store, labels=labels, options=options, progress=progress)
+        store = PreparedStore(data.store)
+        log(f"data: store {data.store} ({store.num_frames:,} frames, {len(store)} videos)")
+        return store
+    started = time.perf_counter()
+    before = _fingerprint(data.store)
+    store = prepare_dataset(data.keypoints, data.store, labels=data.labels, options=data.prepare, progress=progress)
+    reused = before is not None and before == store.meta.get("fingerprint")
+    what = "reused (inputs unchanged)" if reused else "prepared"
+    log(f"data: store {data.store} {what}: {store.num_frames:,} frames, {len(store)} videos, "
+        f"{store.summary['problems']} problem(s), {time.perf_counter() - started:.1f} s")  # fmt: skip
+    return store
+
+
+def _fingerprint(store: str) -> str | None:
+    try:
+        return PreparedStore(store).meta.get("fingerprint")
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 @dataclass
@@ -52,7 +76,7 @@ class TrainingData:
         store: the prepared store.
         splits: ``{"train", "val", "test"}`` -> sorted video indices (disjoint).
         train, val: datasets (``val`` is the split named by ``data.split.validate_on``); test: or None.
-        input_kind: ``graph`` | ``window`` | ``image``.
+        kind: the model's :class:`~graphemo.graphs.kinds.InputKind`; options: its options (e.g. the window).
         in_channels: per-joint features (3 for images).
         class_names: the class order of the labels.
         train_frames: the subsampled training anchor frames (None without subsampling).
@@ -65,7 +89,8 @@ class TrainingData:
     train: Any
     val: Any
     test: Any
-    input_kind: str
+    kind: InputKind
+    options: Any
     in_channels: int
     class_names: list[str]
     train_frames: np.ndarray | None = None
@@ -91,30 +116,15 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
     Raises:
         ValueError: a split has no sample for the task (e.g. no labelled validation video).
     """
-    from graphemo.graphs.augment import Augment
-    from graphemo.graphs.dataset import DATASETS, FeatureSpec
     from graphemo.graphs.splits import split_videos
     from graphemo.labels import class_names
     from graphemo.models import model_input_kind
 
     d = config.data
-    splits = split_videos(
-        store, val_ratio=d.split.val_ratio, test_ratio=d.split.test_ratio, seed=d.split.seed, official=d.split.official
-    )
-    if d.split.validate_on == "test":  # DFEW has train/test folds only: validate on the fold's test list
-        splits["val"], splits["test"] = splits["test"], np.empty(0, np.int64)
+    splits = split_videos(store, d.split)
     kind = model_input_kind(config.model.name)
-    features = FeatureSpec(**vars(d.features))
-    common: dict[str, Any] = {"task": config.task, "features": features, "parts": d.parts}
-    if kind == "window":
-        common.update(length=d.window.length, stride=d.window.stride, anchor=d.window.anchor, persons=d.window.persons)
-    elif kind == "image":
-        common["size"] = d.image_size
-    cls = DATASETS[kind]
-    augment = None
-    if d.augment.enabled:
-        augment = Augment(**{k: v for k, v in vars(d.augment).items() if k != "enabled"})
-
+    options = kind.options_from_config(d)
+    common: dict[str, Any] = {"options": options, "task": config.task, "features": d.features, "parts": d.parts}
     train_frames, report = None, None
     if config.subsample is not None and config.subsample.strategy != "none":
         from graphemo.subsampling import select_training_frames
@@ -122,9 +132,9 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
         train_frames, report = select_training_frames(
             store, splits["train"], config.subsample, task=config.task, progress=progress
         )
-    train = cls(store, videos=splits["train"], augment=augment, frames=train_frames, **common)
-    val = cls(store, videos=splits["val"], **common)
-    test = cls(store, videos=splits["test"], **common) if len(splits["test"]) else None
+    train = kind.dataset(store, videos=splits["train"], augment=d.augment, frames=train_frames, **common)
+    val = kind.dataset(store, videos=splits["val"], **common)
+    test = kind.dataset(store, videos=splits["test"], **common) if len(splits["test"]) else None
     for name, dataset in (("train", train), ("validation", val)):
         if len(dataset) == 0:
             raise ValueError(
@@ -138,8 +148,9 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
         train=train,
         val=val,
         test=test,
-        input_kind=kind,
-        in_channels=3 if kind == "image" else features.channels,
+        kind=kind,
+        options=options,
+        in_channels=kind.in_channels(d.features),
         class_names=list(class_names(d.labels.keep_other)),
         train_frames=train_frames,
         subsample_report=report,
@@ -173,10 +184,3 @@ def make_loader(
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
     )
-
-
-def model_inputs(batch: Any, input_kind: str) -> tuple:
-    """The positional arguments of the model's ``forward`` for a batch of ``input_kind``."""
-    if input_kind == "graph":
-        return batch.x, batch.edge_index, batch.batch
-    return (batch.x,)

@@ -46,10 +46,35 @@ def _parent_tracker(config: ExperimentConfig, label: str, resume: bool) -> Track
     return tracker
 
 
-def _train_one(config: ExperimentConfig, *, resume: bool, parent: str | None, out: Callable[[str], None]) -> RunResult:
+class _Stores:
+    """The data stage of an invocation: each distinct ``data:`` section's store is made once (by rank 0 under DDP),
+    before the runs that use it train."""
+
+    def __init__(self, info: ddp.DistInfo, out: Callable[[str], None]) -> None:
+        self.info, self.out = info, out
+        self.made: dict[str, Any] = {}
+
+    def __call__(self, config: ExperimentConfig) -> Any:
+        from graphemo.specs import plain
+        from graphemo.store import PreparedStore
+        from graphemo.training.data import make_store
+
+        key = json.dumps(plain(config.data), sort_keys=True, default=str)
+        if key not in self.made:
+            if self.info.is_main:
+                self.made[key] = make_store(config.data, progress=config.train.progress, log=self.out)
+            ddp.barrier(self.info)
+            if not self.info.is_main:
+                self.made[key] = PreparedStore(config.data.store)
+        return self.made[key]
+
+
+def _train_one(
+    config: ExperimentConfig, *, resume: bool, parent: str | None, out: Callable[[str], None], stores: _Stores
+) -> RunResult:
     out(f"\n== {config.name} / {config.run_name}: {config.model.name} on {config.task} ==")
     try:
-        return fit(config, resume=resume, parent_run_id=parent)
+        return fit(config, resume=resume, parent_run_id=parent, store=stores(config))
     except (KeyboardInterrupt, ConfigError):
         raise
     except Exception as exc:
@@ -110,14 +135,15 @@ def run_experiment(
         parent.set_tags({"graphemo.experiment_file": str(path), "graphemo.overrides": " ".join(overrides)})
         parent.log_text(Path(path).read_text(), f"experiment/{Path(path).name}")
     parent_id = parent.run_id or None
+    stores = _Stores(info, out)
     results: list[RunResult] = []
     status = "FINISHED"
     try:
         for p in planned:
             if sweep is None:
-                results.append(_train_one(p.config, resume=resume, parent=parent_id, out=out))
+                results.append(_train_one(p.config, resume=resume, parent=parent_id, out=out, stores=stores))
                 continue
-            results += _sweep(sweep, p, resume=resume, parent=parent_id, out=out)
+            results += _sweep(sweep, p, resume=resume, parent=parent_id, out=out, stores=stores)
     except KeyboardInterrupt:
         status = "KILLED"
         raise
@@ -137,13 +163,15 @@ def run_experiment(
     return results
 
 
-def _sweep(sweep: Any, base: PlannedRun, *, resume: bool, parent: str | None, out: Callable[[str], None]) -> list:
+def _sweep(
+    sweep: Any, base: PlannedRun, *, resume: bool, parent: str | None, out: Callable[[str], None], stores: _Stores
+) -> list:
     from graphemo.training.sweep import run_sweep
 
     results: list[RunResult] = []
 
     def run_trial(config: ExperimentConfig) -> float:
-        result = _train_one(config, resume=resume, parent=parent, out=out)
+        result = _train_one(config, resume=resume, parent=parent, out=out, stores=stores)
         results.append(result)
         value = result.val.get(sweep.metric, math.nan)
         return float(value)

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphemo.graphs.store import PreparedStore
+from graphemo.store import PreparedStore
 from graphemo.training import distributed as ddp
 from graphemo.training.checkpoint import LAST, config_digest, load_checkpoint, save_atomic
 from graphemo.training.compose import config_to_dict, flatten, to_yaml
 from graphemo.training.config import ExperimentConfig, OptimConfig, ScheduleConfig
-from graphemo.training.data import TrainingData, build_training_data, ensure_store, make_loader, model_inputs
+from graphemo.training.data import TrainingData, build_training_data, make_loader
 from graphemo.training.losses import MultiTaskLoss, balanced_class_weights
 from graphemo.training.metrics import Predictions, evaluate
 from graphemo.training.tracking import NullTracker, Tracker, git_commit
@@ -140,8 +140,7 @@ class Trainer:
         self.model = build_model(config.model.name, layout=data.layout, in_channels=data.in_channels,
                                  task=config.task, num_classes=len(data.class_names),
                                  **config.model.options).to(device)  # fmt: skip
-        # CNNs run faster channels-last on both oneDNN (CPU) and cuDNN (tensor cores).
-        self.memory_format = torch.channels_last if data.input_kind == "image" else torch.contiguous_format
+        self.memory_format = data.kind.memory_format
         if self.memory_format is torch.channels_last:  # other models keep the layout they chose for themselves
             self.model = self.model.to(memory_format=self.memory_format)
         self.amp, self.amp_dtype, needs_scaler = amp_settings(config.train.amp, device)
@@ -172,7 +171,7 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def _inputs(self, batch: Any) -> tuple:
-        inputs = model_inputs(batch, self.data.input_kind)
+        inputs = self.data.kind.batch_inputs(batch)
         if self.memory_format is torch.channels_last:
             inputs = tuple(x.contiguous(memory_format=torch.channels_last) for x in inputs)
         return inputs
@@ -299,7 +298,8 @@ def fit(
         tracker: an open MLflow run; by default one is started (rank 0, ``tracking.enabled``) as a child of
             ``parent_run_id``.
         resume: continue from ``<output_dir>/<name>/<run_name>/last.pt`` if it exists.
-        store: an opened prepared store (default: made/opened from ``config.data``).
+        store: the opened prepared store (default: ``config.data.store``, which
+            :func:`graphemo.training.data.make_store` makes from the data section before training).
 
     Returns:
         The :class:`RunResult`. A run that raises is ended in MLflow as FAILED (KILLED on Ctrl-C) and re-raised.
@@ -317,10 +317,10 @@ def fit(
             raise ValueError(f"{run_dir / LAST}: the checkpoint was written by a different config; "
                              "remove the run folder or choose another run_name to start afresh")  # fmt: skip
     if store is None:
-        if info.is_main:
-            store = ensure_store(config.data, progress=progress)
-        ddp.barrier(info)
-        store = store or PreparedStore(config.data.store)
+        if not (Path(config.data.store) / "meta.json").exists():
+            raise FileNotFoundError(f"data.store {config.data.store} is not a prepared store; make it first "
+                                    "(graphemo run does: graphemo.training.data.make_store)")  # fmt: skip
+        store = PreparedStore(config.data.store)
     result = RunResult(config.run_name or config.model.name, config.model.name, config.task, run_dir=str(run_dir))
     own_tracker = tracker is None
     if tracker is None:
@@ -446,7 +446,7 @@ def _log_run_start(tracker: Tracker, config: ExperimentConfig, data: TrainingDat
         "torch_geometric.version": torch_geometric.__version__, "mlflow.source.git.commit": git_commit(),
         "dataset.fingerprint": data.store.meta.get("fingerprint", "")[:16], "dataset.store": str(data.store.path),
         "dataset.layout": data.store.layout.name, "model.name": config.model.name, "task": config.task,
-        "input_kind": data.input_kind, "split": "official+seeded" if config.data.split.official else "seeded",
+        "input_kind": data.kind.name, "split": "official+seeded" if config.data.split.official else "seeded",
         **{f"split.{k}": v for k, v in splits.items()},
     })  # fmt: skip
     tracker.log_text(to_yaml(config), "config/resolved.yaml")
@@ -464,11 +464,11 @@ def _save_bundle(
     import graphemo
     from graphemo.inference.bundle import bundle_from_model, save_bundle
 
-    d = config.data
+    data = trainer.data
     bundle = bundle_from_model(
-        trainer.model, name=config.model.name, model_options=config.model.options, layout=trainer.data.layout,
-        task=config.task, num_classes=len(trainer.data.class_names), class_names=trainer.data.class_names,
-        features=d.features, window=vars(d.window), image_size=d.image_size, va_to_class=va_map,
+        trainer.model, name=config.model.name, model_options=config.model.options, layout=data.layout,
+        task=config.task, num_classes=len(data.class_names), class_names=data.class_names,
+        features=config.data.features, input_options=data.options, va_to_class=va_map,
         metadata={"run_id": result.run_id, "experiment": config.name, "run_name": result.name, "epoch": epoch,
                   "val": {k: float(v) for k, v in val.items() if isinstance(v, int | float)},
                   "graphemo_version": graphemo.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S")},

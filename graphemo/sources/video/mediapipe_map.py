@@ -1,6 +1,6 @@
 """MediaPipe Holistic landmarks -> OpenPose's BODY_25 + FACE_70 + 2 x HAND_21 (the ``wholebody`` layout).
 
-Pure functions on the raw record that :mod:`graphemo.keypoints.mediapipe_worker` sends: no MediaPipe needed.
+Pure functions on the raw record that :mod:`graphemo.sources.video.mediapipe_worker` sends: no MediaPipe needed.
 MediaPipe gives ``x, y`` normalised to ``[0, 1]`` by the image width and height; OpenPose gives pixels. Both
 name sides after the person's own left and right (a person facing the camera has the right shoulder on the
 image's left), and Holistic's ``left_hand_landmarks`` is the person's left hand (it is cropped around pose
@@ -48,7 +48,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphemo.keypoints.mediapipe_worker import (
+from graphemo.skeleton import get_layout
+from graphemo.sources.video.mediapipe_worker import (
     FACE_POINTS,
     FACE_VALUES,
     HAND_POINTS,
@@ -57,7 +58,6 @@ from graphemo.keypoints.mediapipe_worker import (
     POSE_VALUES,
     RECORD_LENGTH,
 )
-from graphemo.skeleton import get_layout
 
 LAYOUT = "wholebody"  # body25 + face70 + left hand21 + right hand21 = 137 joints
 PART_CONFIDENCE = 1.0

@@ -5,7 +5,7 @@ MediaPipe 0.10.14 (the last release line whose wheel carries the holistic ``.tfl
 ``protobuf>=5``; ``opencv-python-headless`` owns ``cv2``). So it lives in its own virtual environment and
 graphemo runs this file there as a script, by path::
 
-    .venv-extract/bin/python -I graphemo/keypoints/mediapipe_worker.py [--static] [--check]
+    .venv-extract/bin/python -I graphemo/sources/video/mediapipe_worker.py [--static] [--check]
 
 ``--static`` treats every frame as a new image (no tracking between frames); ``--check`` sends the hello,
 runs Holistic once on a blank frame (proving that the models load offline) and exits.

@@ -4,9 +4,9 @@ The pipeline of ``graphemo extract``::
 
     video file / folder of videos / folder of images
       -> frames decoded here with OpenCV (BGR -> RGB), every N-th, frames already on disk skipped
-      -> MediaPipe Holistic in a subprocess (graphemo/keypoints/mediapipe_worker.py, run by the Python of a
+      -> MediaPipe Holistic in a subprocess (graphemo/sources/video/mediapipe_worker.py, run by the Python of a
          separate virtualenv that holds mediapipe==0.10.14; one frame in flight while the next decodes)
-      -> graphemo.keypoints.mediapipe_map: BODY_25 + FACE_70 + two HAND_21 in pixels
+      -> graphemo.sources.video.mediapipe_map: BODY_25 + FACE_70 + two HAND_21 in pixels
       -> <out>/<name>/<name>_<frame:012d>_keypoints.json, OpenPose 1.3, written atomically
 
 Why a separate environment: mediapipe 0.10.14 (the last release line whose wheel carries the Holistic
@@ -36,15 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
-from graphemo.keypoints import mediapipe_worker as protocol
-from graphemo.keypoints.mediapipe_map import LAYOUT, people_from_record
 from graphemo.keypoints.openpose import frame_file_name, list_frame_files, write_openpose_json
 from graphemo.skeleton import get_layout
+from graphemo.sources.video import mediapipe_worker as protocol
+from graphemo.sources.video.mediapipe_map import LAYOUT, people_from_record
 
 WORKER_SCRIPT = Path(__file__).with_name("mediapipe_worker.py")
 PYTHON_ENV_VAR = "GRAPHEMO_EXTRACT_PYTHON"
 DEFAULT_ENV = ".venv-extract"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SETUP_COMMAND = "make extract-env"
 SETUP_COMMAND_PLAIN = (
     f"python3 -m venv {DEFAULT_ENV} && {DEFAULT_ENV}/bin/pip install mediapipe=={protocol.MEDIAPIPE_VERSION}"
@@ -183,7 +183,7 @@ class HolisticWorker:
 
         Yields:
             ``(frame_number, record, height, width)`` in input order; ``record`` is the worker's
-            ``(RECORD_LENGTH,)`` float32 landmarks (see :mod:`graphemo.keypoints.mediapipe_worker`).
+            ``(RECORD_LENGTH,)`` float32 landmarks (see :mod:`graphemo.sources.video.mediapipe_worker`).
         """
         pending: deque[tuple[int, int, int]] = deque()
         for number, rgb in frames:

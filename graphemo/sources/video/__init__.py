@@ -1,0 +1,2 @@
+"""Keypoints from raw video: MediaPipe Holistic in its own environment, written as OpenPose JSON
+(``graphemo extract``, :mod:`~graphemo.sources.video.extract`)."""
