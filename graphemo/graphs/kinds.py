@@ -170,7 +170,6 @@ def input_kind(name: str | InputKind) -> InputKind:
     """
     if isinstance(name, InputKind):
         return name
-    _load_builtin_kinds()
     if name not in _KINDS:
         raise KeyError(f"unknown input kind {name!r}{close_match(name, list(_KINDS))} (known: {', '.join(_KINDS)})")
     return _KINDS[name]

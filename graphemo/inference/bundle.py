@@ -75,10 +75,10 @@ class ModelBundle:
 
     @property
     def kind(self) -> Any:
-        """The :class:`~graphemo.graphs.kinds.InputKind` object."""
-        from graphemo.graphs.kinds import input_kind
+        """The :class:`~graphemo.graphs.kinds.InputKind` object (the model's)."""
+        from graphemo.models import model_input_kind
 
-        return input_kind(self.input_kind)
+        return model_input_kind(self.model)
 
     def feature_spec(self) -> Any:
         """The :class:`~graphemo.graphs.features.FeatureSpec` the model was fed with."""

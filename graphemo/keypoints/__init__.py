@@ -1,4 +1,4 @@
-"""Keypoints in and out: OpenPose JSON, person tracking, the synthetic generator, video extraction."""
+"""Keypoints in and out: the OpenPose JSON format (read, checked, written) and person tracking across frames."""
 
 from graphemo.keypoints.openpose import (
     OpenPoseFormatError,
