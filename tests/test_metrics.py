@@ -42,10 +42,25 @@ def test_classification_metrics_match_scikit_learn(rng):
     assert m["per_class"]["anger"]["support"] == int((y == 0).sum())
 
 
-def test_macro_f1_counts_absent_classes_as_zero():
+def test_macro_f1_averages_over_the_classes_that_exist():
     y = np.array([0, 0, 1, 1])
     m = classification_metrics(y, y, NAMES)
-    assert m["accuracy"] == 1.0 and m["f1"] == pytest.approx(2 / 7)  # 2 perfect classes out of 7
+    assert m["accuracy"] == 1.0 and m["f1"] == 1.0  # the 5 classes absent from the data are not scored 0
+
+
+def test_a_four_class_datasets_macro_f1_by_hand():
+    """4 classes, 8 clips; by hand: per-class F1 = 2PR/(P+R)."""
+    names = ["anger", "happiness", "sadness", "neutral"]
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    p = np.array([0, 1, 1, 1, 2, 0, 3, 3])
+    # anger P=1/2 R=1/2 F=1/2; happiness P=2/3 R=1 F=4/5; sadness P=1 R=1/2 F=2/3; neutral F=1
+    m = classification_metrics(y, p, names)
+    assert m["f1"] == pytest.approx((1 / 2 + 4 / 5 + 2 / 3 + 1) / 4)
+    assert m["accuracy"] == pytest.approx(6 / 8) and m["uar"] == pytest.approx((1 / 2 + 1 + 1 / 2 + 1) / 4)
+    assert m["confusion"].shape == (4, 4) and m["confusion"][0].tolist() == [1, 1, 0, 0]
+    # predicting a class the data lacks costs the true class its recall (the absent class itself is not averaged)
+    m = classification_metrics(np.array([0, 0, 1]), np.array([0, 3, 1]), names)
+    assert m["f1"] == pytest.approx((2 / 3 + 1) / 2)
 
 
 def test_va_metrics_mask_each_dimension():

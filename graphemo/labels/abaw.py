@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graphemo.labels.emotions import ABAW_EXPR_HEADER, UNANNOTATED, abaw_to_graphemo
+from graphemo.labels.emotions import ABAW_EXPR_HEADER, UNANNOTATED, abaw_to_graphemo, class_names
 from graphemo.labels.sources import register_label_source
 from graphemo.labels.video_labels import LabelFormatError, VideoLabels, canonical_video_id
 
@@ -130,6 +130,7 @@ def read_abaw_folder(
         labels = VideoLabels(split=split_of(path), sources=(str(path),))
         if kind == "expr":
             labels.expr = values
+            labels.classes, labels.declared = class_names(keep_other), True
         else:
             labels.va = values
         out[key] = labels

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graphemo.labels.emotions import DFEW_NAMES, dfew_to_graphemo
+from graphemo.labels.emotions import DFEW_NAMES, EMOTIONS, dfew_to_graphemo
 from graphemo.labels.sources import register_label_source
 from graphemo.labels.video_labels import LabelFormatError, VideoLabels, canonical_video_id
 from graphemo.specs import option
@@ -75,7 +75,8 @@ def read_dfew_fold(root: str | os.PathLike[str], fold: int) -> dict[str, VideoLa
         if path is None:
             raise FileNotFoundError(f"DFEW fold {fold}: none of {[str(p) for p in candidates]} exists")
         for clip, label in read_dfew_csv(path).items():
-            out[clip] = VideoLabels(clip_label=label, split=split, sources=(str(path),))
+            out[clip] = VideoLabels(clip_label=label, split=split, sources=(str(path),), classes=EMOTIONS,
+                                    declared=True)
     return out
 
 

@@ -7,7 +7,8 @@ The contract of a label source is one reader function::
         ...
 
 * ``path`` is what the user gave (a file or a folder);
-* keyword-only parameters other than ``keep_other`` are the source's options, declared with
+* ``keep_other`` and ``classes`` (declared class names), when the reader takes them, come from the spec;
+  its other keyword-only parameters are the source's options, declared with
   :func:`graphemo.specs.option` in the registration (``fold=option(1, min=1, max=5)``); option ``fold`` of
   source ``dfew`` is ``dfew_fold`` in YAML and Python, ``--dfew-fold`` on the command line;
 * it returns canonical video id -> :class:`~graphemo.labels.video_labels.VideoLabels`, or the
@@ -70,9 +71,10 @@ def register_label_source(name: str, *, help: str, **options: Any) -> Callable[[
         if name in _SOURCES:
             raise ValueError(f"label source {name!r} is already registered")
         params = {p.name for p in inspect.signature(read).parameters.values() if p.kind is p.KEYWORD_ONLY}
-        if set(options) != params - {"keep_other"}:
+        shared = {"keep_other", "classes"}
+        if set(options) != params - shared:
             raise ValueError(f"label source {name!r}: options {sorted(options)} must be the reader's keyword-only "
-                             f"parameters {sorted(params - {'keep_other'})}")  # fmt: skip
+                             f"parameters {sorted(params - shared)}")  # fmt: skip
         hints = typing.get_type_hints(read)
         _SOURCES[name] = LabelSource(name, read, help, dict(options), {k: hints.get(k, Any) for k in options})
         return read
@@ -98,6 +100,8 @@ class LabelSpec:
     ``LabelSpec(abaw_expr="EXPR/", abaw_va="VA/", keep_other=False)``; a source's options are keyword arguments
     too (``dfew="DFEW/", dfew_fold=2``). Per video, earlier sources (in registry order) win where two give the same
     kind of label. ``keep_other`` keeps ABAW's ``Other`` as class 7 instead of treating it as unannotated.
+    ``classes`` declares the dataset's classes and their order (else they come from the data: the classes a
+    format defines, as ABAW's and DFEW's, or those that occur).
 
     Raises:
         SpecError: an unknown source or option (the closest suggested), or a bad value.
@@ -136,8 +140,12 @@ class LabelSpec:
         return f"LabelSpec({given})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Every source's path (None when not given) followed by its options, then ``keep_other``."""
-        return dict(self._values)
+        """Every source's path (None when not given) followed by its options, then ``keep_other`` (and
+        ``classes`` when declared: the record of a store without declared classes stays as it was)."""
+        out = dict(self._values)
+        if out["classes"] is None:
+            del out["classes"]
+        return out
 
     @property
     def requested(self) -> bool:
@@ -173,6 +181,8 @@ def _checked(given: dict[str, Any], path: tuple[str, ...], *, from_text: bool) -
             hints[source.key(name)] = (source.hints[name], f)
     values["keep_other"] = False
     hints["keep_other"] = (bool, None)
+    values["classes"] = None
+    hints["classes"] = (list[str] | None, None)
     for key, value in given.items():
         if key not in hints:
             raise SpecError((*path, str(key)), f"unknown label source or option{close_match(key, list(hints), 0.5)} "
@@ -197,8 +207,10 @@ def load_labels(spec: LabelSpec) -> tuple[dict[str, VideoLabels], list[LabelForm
     broken: set[str] = set()
     for source, path, options in spec.given():
         kwargs = dict(options)
-        if "keep_other" in inspect.signature(source.read).parameters:
-            kwargs["keep_other"] = spec.keep_other
+        accepted = inspect.signature(source.read).parameters
+        for shared in ("keep_other", "classes"):
+            if shared in accepted:
+                kwargs[shared] = getattr(spec, shared)
         try:
             table = source.read(path, **kwargs)
         except LabelFormatError as exc:

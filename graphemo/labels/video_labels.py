@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphemo.labels.emotions import UNANNOTATED
+from graphemo.labels.emotions import EMOTIONS_WITH_OTHER, UNANNOTATED
 
 SPLITS = ("train", "val", "test")
 
@@ -36,6 +37,11 @@ class VideoLabels:
         sources: the files these labels came from (for error messages and the dataset fingerprint).
         exact_length: per-frame arrays must have exactly one entry per frame (ABAW files). When False
             (sparse CSV rows) a shorter array is padded with unannotated frames; a longer one is an error.
+        classes: the names the class indices of ``expr`` and ``clip_label`` refer to; None: graphemo's emotion
+            order (:data:`~graphemo.labels.emotions.EMOTIONS_WITH_OTHER`).
+        declared: every name of ``classes`` is a class of the dataset, whether it occurs or not (a format that
+            defines its classes, as ABAW and DFEW do); otherwise only the classes that occur count.
+        attributes: more facts about the video, for grouping (a CSV's other columns: clip, actor, content).
     """
 
     expr: np.ndarray | None = None
@@ -45,9 +51,33 @@ class VideoLabels:
     split: str | None = None
     sources: tuple[str, ...] = ()
     exact_length: bool = True
+    classes: tuple[str, ...] | None = None
+    declared: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The names the class indices refer to."""
+        return self.classes if self.classes is not None else EMOTIONS_WITH_OTHER
+
+    def used_classes(self) -> set[str]:
+        """The class names that occur in these labels."""
+        names = self.vocabulary
+        used = {int(c) for c in np.unique(self.expr) if c >= 0} if self.expr is not None else set()
+        if self.clip_label >= 0:
+            used.add(int(self.clip_label))
+        return {names[c] for c in used}
 
     def merged(self, other: VideoLabels) -> VideoLabels:
-        """Combine two partial label sets (e.g. an EXPR file and a VA file); ``other`` fills the gaps."""
+        """Combine two partial label sets (e.g. an EXPR file and a VA file); ``other`` fills the gaps.
+
+        Raises:
+            LabelFormatError: both carry classes, in different vocabularies.
+        """
+        has_classes = self.expr is not None or self.clip_label >= 0
+        if has_classes and (other.expr is not None or other.clip_label >= 0) and self.vocabulary != other.vocabulary:
+            raise LabelFormatError(other.sources[0] if other.sources else "<labels>",
+                                   "its class names differ from those of " + ", ".join(self.sources))  # fmt: skip
         return VideoLabels(
             expr=self.expr if self.expr is not None else other.expr,
             va=self.va if self.va is not None else other.va,
@@ -56,7 +86,29 @@ class VideoLabels:
             split=self.split or other.split,
             sources=self.sources + other.sources,
             exact_length=self.exact_length and other.exact_length,
+            classes=self.classes if has_classes else other.classes,
+            declared=self.declared if has_classes else other.declared,
+            attributes={**other.attributes, **self.attributes},
         )
+
+    def in_classes(self, classes: tuple[str, ...]) -> VideoLabels:
+        """The same labels with class indices into ``classes``.
+
+        Raises:
+            LabelFormatError: a class that ``classes`` lacks.
+        """
+        names = self.vocabulary
+        if tuple(names) == tuple(classes):
+            return self
+        missing = sorted(self.used_classes() - set(classes))
+        if missing:
+            raise LabelFormatError(self.sources[0] if self.sources else "<labels>",
+                                   f"class {missing[0]!r} is not one of the classes {list(classes)}")  # fmt: skip
+        table = np.array([classes.index(n) if n in classes else UNANNOTATED for n in names], dtype=np.int8)
+        expr = None if self.expr is None else np.where(self.expr >= 0, table[np.maximum(self.expr, 0)], UNANNOTATED)
+        clip = int(table[self.clip_label]) if self.clip_label >= 0 else UNANNOTATED
+        return dataclasses.replace(self, expr=None if expr is None else expr.astype(np.int8), clip_label=clip,
+                                   classes=tuple(classes))  # fmt: skip
 
     def per_frame(self, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-frame ``expr (T,) int8`` and ``va (T, 2) float32`` for a video of ``num_frames`` frames.

@@ -19,22 +19,24 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import orjson
 
 from graphemo.keypoints.sequence import KeypointSequence
-from graphemo.labels import UNANNOTATED, canonical_video_id
+from graphemo.labels import UNANNOTATED, canonical_video_id, class_names
 from graphemo.skeleton import get_layout
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
+READS_FORMATS = (1, 2)  # format 1: class indices always in graphemo's emotion order, no "classes" record
 
 
 @dataclass
 class VideoRecord:
-    """One video of the store; its frames are ``start : start + length`` of the store's arrays."""
+    """One video of the store; its frames are ``start : start + length`` of the store's arrays. ``attributes``
+    are more facts about it from its labels (``clip``, ``actor``, ``content``...), which splits can group by."""
 
     video_id: str
     start: int
@@ -46,6 +48,7 @@ class VideoRecord:
     clip_va: list[float] | None = None
     status: str = "ok"
     problems: int = 0
+    attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def frames(self) -> slice:
@@ -70,10 +73,9 @@ class PreparedStore:
         if not meta_path.exists():
             raise FileNotFoundError(f"{self.path} is not a prepared store (no meta.json); run `graphemo prepare`")
         self.meta = json.loads(meta_path.read_text())
-        if self.meta.get("format") != STORE_FORMAT:
-            raise ValueError(
-                f"{self.path}: store format {self.meta.get('format')}, expected {STORE_FORMAT}; re-run prepare"
-            )
+        if self.meta.get("format") not in READS_FORMATS:
+            raise ValueError(f"{self.path}: store format {self.meta.get('format')}, this graphemo reads formats "
+                             f"{READS_FORMATS}; re-run prepare")  # fmt: skip
         self.layout = get_layout(self.meta["layout"])
         self.videos = [VideoRecord(**r) for r in orjson.loads((self.path / "videos.json").read_bytes())]
         self.keypoints = np.load(self.path / "keypoints.npy", mmap_mode="r")
@@ -88,6 +90,13 @@ class PreparedStore:
     @property
     def summary(self) -> dict:
         return self.meta["summary"]
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names ``expr`` and the clip labels index, in order (from the data or declared)."""
+        if "classes" in self.meta:
+            return list(self.meta["classes"])
+        return list(class_names(bool(self.meta.get("labels", {}).get("keep_other"))))
 
     @property
     def num_frames(self) -> int:
@@ -128,6 +137,7 @@ class PreparedStore:
             f"bad files  {s['bad_files']}   problems: {s['problems']}"
             + (f"  (see {self.path / 'problems.txt'})" if s["problems"] else ""),
             f"VA frames  {s['va_frames']}",
+            f"classes    {len(self.classes)}: {', '.join(self.classes)}",
             "EXPR frames per class:",
         ]
         total = max(sum(s["expr_frames"].values()), 1)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from graphemo.labels import LabelFormatError, LabelSpec, VideoLabels, class_names, load_labels
+from graphemo.labels import EMOTIONS_WITH_OTHER, LabelFormatError, LabelSpec, VideoLabels, load_labels
 from graphemo.skeleton import Layout, get_layout
 from graphemo.store.reader import STORE_FORMAT, PreparedStore, VideoRecord
 
@@ -155,6 +155,7 @@ def finish_store(
             (:func:`graphemo.labels.load_labels`).
     """
     label_table, label_errors, broken_labels = loaded
+    classes = store_classes(label_table, {r.video_id for r in records}, labels.classes)
     n = records[-1].start + records[-1].length if records else 0
     expr = np.full(n, -1, dtype=np.int8)
     va = np.full((n, 2), np.nan, dtype=np.float32)
@@ -179,7 +180,7 @@ def finish_store(
         if video_labels is None:
             record.status = "unlabelled" if labels.requested else "ok"
             continue
-        problem = _attach(record, video_labels, expr, va)
+        problem = _attach(record, video_labels, classes, expr, va)
         if problem:
             problems.append(problem)
     known = {r.video_id for r in records}
@@ -192,7 +193,7 @@ def finish_store(
     np.save(tmp / "present.npy", present)
     (tmp / "videos.json").write_bytes(orjson.dumps([asdict(r) for r in records], option=orjson.OPT_INDENT_2))
     (tmp / "problems.txt").write_text("".join(p + "\n" for p in problems), encoding="utf-8")
-    summary = summarize(records, expr, va, present, keep_other=labels.keep_other)
+    summary = summarize(records, expr, va, present, classes)
     summary.update(
         bad_files=bad_files,
         problems=len(problems),
@@ -206,6 +207,7 @@ def finish_store(
         "max_people": max_people,
         "options": dict(options),
         "labels": labels.to_dict(),
+        "classes": list(classes),
         "fingerprint": fingerprint,
         "summary": summary,
     }
@@ -213,12 +215,32 @@ def finish_store(
     return problems
 
 
-def _attach(record: VideoRecord, labels: VideoLabels, expr: np.ndarray, va: np.ndarray) -> str | None:
-    """Put one video's labels into the store's arrays; a problem line when they do not fit its frames."""
+def store_classes(
+    table: Mapping[str, VideoLabels], videos: set[str], declared: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """The store's classes: ``declared``, else every class a label format defines (ABAW's, DFEW's) and every class
+    that occurs in the labels of ``videos``, emotions in graphemo's order first, then other names sorted."""
+    if declared:
+        return tuple(declared)
+    names: set[str] = set()
+    for video, labels in table.items():
+        if video in videos:
+            names |= set(labels.vocabulary) if labels.declared else labels.used_classes()
+    emotions = [n for n in EMOTIONS_WITH_OTHER if n in names]
+    return (*emotions, *sorted(names - set(emotions)))
+
+
+def _attach(
+    record: VideoRecord, labels: VideoLabels, classes: tuple[str, ...], expr: np.ndarray, va: np.ndarray
+) -> str | None:
+    """Put one video's labels into the store's arrays; a problem line when they do not fit its frames or
+    classes."""
     record.split = labels.split
-    record.clip_label = int(labels.clip_label)
-    record.clip_va = None if labels.clip_va is None else [float(x) for x in labels.clip_va]
+    record.attributes = dict(labels.attributes)
     try:
+        labels = labels.in_classes(classes)
+        record.clip_label = int(labels.clip_label)
+        record.clip_va = None if labels.clip_va is None else [float(x) for x in labels.clip_va]
         expr[record.frames], va[record.frames] = labels.per_frame(record.length)
     except LabelFormatError as exc:
         record.status = "label_error"
@@ -227,11 +249,10 @@ def _attach(record: VideoRecord, labels: VideoLabels, expr: np.ndarray, va: np.n
 
 
 def summarize(
-    records: Iterable[VideoRecord], expr: np.ndarray, va: np.ndarray, present: np.ndarray, keep_other: bool = False
+    records: Iterable[VideoRecord], expr: np.ndarray, va: np.ndarray, present: np.ndarray, names: Sequence[str]
 ) -> dict:
     """Counts for the dataset summary: videos, frames, labelled frames per class, VA frames, statuses."""
     records = list(records)
-    names = class_names(keep_other)
     counts = np.bincount(expr[expr >= 0].astype(np.int64), minlength=len(names))
     return {
         "videos": len(records),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from graphemo.labels import EMOTIONS_WITH_OTHER, UNANNOTATED, class_names
+from graphemo.labels import EMOTIONS_WITH_OTHER
 from graphemo.labels.tasks import annotated
 from graphemo.skeleton import Layout
 from graphemo.specs import SpecError, build_spec, check_spec, option
@@ -216,15 +216,12 @@ def candidate_frames(store: PreparedStore, task: str | None = "expr") -> np.ndar
 
 
 def _num_classes(store: PreparedStore) -> int:
-    keep_other = bool(store.meta.get("labels", {}).get("keep_other", False))
-    top = int(store.expr.max()) if store.num_frames else UNANNOTATED
-    return max(len(class_names(keep_other)), top + 1)
+    return len(store.classes)
 
 
-def _class_names(num_classes: int) -> list:
-    return (
-        list(EMOTIONS_WITH_OTHER[:num_classes]) if num_classes <= len(EMOTIONS_WITH_OTHER) else list(range(num_classes))
-    )
+def _class_names(num_classes: int, store: PreparedStore | None = None) -> list:
+    names = store.classes if store is not None else list(EMOTIONS_WITH_OTHER)
+    return list(names[:num_classes]) if num_classes <= len(names) else list(range(num_classes))
 
 
 def _map(fn: Callable[[int], Any], items: Sequence[int], workers: int, bar: Any) -> Iterator[Any]:
@@ -249,7 +246,7 @@ def _map(fn: Callable[[int], Any], items: Sequence[int], workers: int, bar: Any)
 
 
 def _counts_report(
-    frames: int, eligible: np.ndarray, kept: np.ndarray, labels: np.ndarray, num_classes: int
+    frames: int, eligible: np.ndarray, kept: np.ndarray, labels: np.ndarray, num_classes: int, names: list
 ) -> dict[str, Any]:
     """The part of a redundancy report that needs no distance (``SubsampleSpec.report = False``)."""
     return {
@@ -257,7 +254,7 @@ def _counts_report(
         "eligible": len(eligible),
         "kept": len(kept),
         "dropped": len(eligible) - len(kept),
-        "class_names": _class_names(num_classes),
+        "class_names": names,
         "labels_before": class_counts(labels[eligible], num_classes).tolist(),
         "labels_after": class_counts(labels[kept], num_classes).tolist(),
     }
@@ -310,6 +307,7 @@ def select_training_frames(
     workers = workers or min(os.cpu_count() or 1, 8)
     candidates = candidate_frames(store, task)
     num_classes = _num_classes(store)
+    names = _class_names(num_classes, store)
     records = [store.videos[int(v)] for v in videos]
     todo = [i for i, r in enumerate(records) if candidates[r.frames].any()]
 
@@ -360,8 +358,9 @@ def select_training_frames(
                 duplicate_threshold=spec.duplicate_threshold,
                 embedding=emb,
             )
+            report["class_names"] = names
         else:
-            report = _counts_report(record.length, eligible_frames(pose, cand), kept, labels, num_classes)
+            report = _counts_report(record.length, eligible_frames(pose, cand), kept, labels, num_classes, names)
         if spec.strategy == "none":
             kept = np.flatnonzero(cand).astype(np.int64)
         return record.start + kept, report if report["eligible"] else None
@@ -379,7 +378,7 @@ def select_training_frames(
         for key in ("frames", "eligible", "kept", "dropped"):
             summary[key] = int(sum(r[key] for r in reports))
         summary["kept_fraction"] = summary["kept"] / summary["eligible"] if summary["eligible"] else float("nan")
-        summary["class_names"] = _class_names(num_classes)
+        summary["class_names"] = names
         for key in ("labels_before", "labels_after"):
             summary[key] = np.sum([r[key] for r in reports], axis=0).tolist() if reports else [0] * num_classes
     return frames.astype(np.int64), summary

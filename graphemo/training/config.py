@@ -177,8 +177,3 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     subsample: SubsampleSpec | None = None
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-
-    @property
-    def num_classes(self) -> int:
-        """7 emotions, 8 with ABAW's ``other`` kept."""
-        return 8 if self.data.labels.keep_other else 7

@@ -78,7 +78,7 @@ class TrainingData:
         train, val: datasets (``val`` is the split named by ``data.split.validate_on``); test: or None.
         kind: the model's :class:`~graphemo.graphs.kinds.InputKind`; options: its options (e.g. the window).
         in_channels: per-joint features (3 for images).
-        class_names: the class order of the labels.
+        class_names: the store's classes, in the order of its class indices (and of the model's logits).
         train_frames: the subsampled training anchor frames (None without subsampling).
         subsample_report: the redundancy report of that selection (None without).
     """
@@ -117,7 +117,6 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
         ValueError: a split has no sample for the task (e.g. no labelled validation video).
     """
     from graphemo.graphs.splits import split_videos
-    from graphemo.labels import class_names
     from graphemo.models import model_input_kind
 
     d = config.data
@@ -151,7 +150,7 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
         kind=kind,
         options=options,
         in_channels=kind.in_channels(d.features),
-        class_names=list(class_names(d.labels.keep_other)),
+        class_names=store.classes,
         train_frames=train_frames,
         subsample_report=report,
     )

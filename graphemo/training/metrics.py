@@ -53,8 +53,9 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
 
     Returns:
         ``{"f1", "accuracy", "uar", "abaw_expr", "abaw2_expr", "per_class": {name: {precision, recall, f1,
-        support}}, "confusion": (C, C) int64 (rows = true class), "n"}``; macro F1 averages over all ``C``
-        classes (a class never predicted nor present scores 0, as in ABAW).
+        support}}, "confusion": (C, C) int64 (rows = true class), "n"}``. Macro F1 and UAR average over the classes
+        present in ``y_true`` (a class that exists in the data: on a dataset where every class occurs, as ABAW's,
+        that is all ``C``; a class never predicted scores 0); ``per_class`` and ``confusion`` cover all ``C``.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
@@ -63,7 +64,8 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
     labels = list(range(len(class_names)))
     if len(y_true) == 0:
         return {"n": 0}
-    f1 = f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    present = sorted(int(c) for c in np.unique(y_true))
+    f1 = f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
     accuracy = accuracy_score(y_true, y_pred)
     precision, recall, f1s, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return {

@@ -1,0 +1,1 @@
+"""Motion capture (BVH) -> OpenPose-format keypoints seen by virtual cameras (``graphemo mocap``)."""
