@@ -13,7 +13,8 @@ import sys
 import warnings
 
 # Order shown in --help: the pipeline, left to right.
-COMMANDS = ("synth", "extract", "prepare", "subsample", "render", "run", "compare", "predict", "stream", "export")
+COMMANDS = ("synth", "extract", "mocap", "prepare", "subsample", "render", "run", "compare", "predict", "stream",
+            "export")  # fmt: skip
 
 
 def _available() -> list[tuple[str, object]]:

@@ -109,7 +109,7 @@ def test_bundle_records_the_spec(tmp_path):
     save_bundle(bundle, tmp_path)  # a directory gets bundle.pt
     loaded = load_bundle(tmp_path)  # and loads from the directory
     assert loaded.input_kind == "window" and loaded.input_options == WINDOW
-    assert loaded.features == {"center": "neck", "scale": "shoulders", "confidence": True, "mask": False}
+    assert loaded.features == {"center": "neck", "scale": "body", "confidence": True, "mask": False}
     assert loaded.class_names[:2] == ["anger", "disgust"] and loaded.num_classes == 7
     assert loaded.metadata == {"run_id": "abc", "metrics": {"ccc": 0.4}}
     assert loaded.model_options == {"channels": [8, 16]}  # plain lists

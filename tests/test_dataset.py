@@ -77,7 +77,8 @@ def test_edges_match_the_layout():
 
 
 def test_frame_features_are_normalised_and_missing_joints_stay_missing(store):
-    ds = SkeletonFrames(store, task="expr", features=FeatureSpec(confidence=True, mask=True))
+    features = FeatureSpec(scale="shoulders", confidence=True, mask=True)
+    ds = SkeletonFrames(store, task="expr", features=features)
     assert ds.in_channels == 4
     for i in (0, 5, len(ds) - 1):
         x = ds[i].x.numpy()
@@ -121,7 +122,8 @@ def test_windows_stack_to_n_c_t_v_m_and_are_empty_beyond_the_video(store):
 
 
 def test_windows_keep_the_motion_inside_the_window(store):
-    x = SkeletonWindows(store, length=4, anchor="end")[6].x.numpy()  # 4 frames with a person, neck + 10 px/frame
+    shoulders = FeatureSpec(scale="shoulders")  # 60 px wide in these hand-made poses
+    x = SkeletonWindows(store, length=4, anchor="end", features=shoulders)[6].x.numpy()  # neck + 10 px per frame
     neck_x = x[0, :, NECK, 0]
     np.testing.assert_allclose(np.diff(neck_x), 10 / 60, rtol=1e-4)
 

@@ -32,7 +32,7 @@ def pose(rng: np.random.Generator, layout=BODY25, missing: float = 0.2, shape=()
 
 def test_neck_at_origin_shoulder_width_one_missing_joints_zero(rng):
     raw = pose(rng)
-    out = normalize_pose(raw, BODY25)
+    out = normalize_pose(raw, BODY25, scale="shoulders")
     np.testing.assert_allclose(out[NECK, :2], 0.0, atol=1e-6)
     assert np.linalg.norm(out[R_SHOULDER, :2] - out[L_SHOULDER, :2]) == pytest.approx(1.0, rel=1e-5)
     width = np.linalg.norm(raw[R_SHOULDER, :2] - raw[L_SHOULDER, :2])
@@ -55,6 +55,38 @@ def test_normalisation_ignores_where_the_person_stands_and_how_far(dx, dy, k, se
     moved = raw.copy()
     moved[..., :2] = raw[..., :2] * k + (dx, dy)
     np.testing.assert_allclose(normalize_pose(moved, BODY25), normalize_pose(raw, BODY25), atol=2e-3)
+
+
+def test_body_scale_survives_a_profile_view_and_a_close_up():
+    """``body`` = max(shoulder width, 0.8 torso): a side view's shoulders collapse, its torso does not."""
+    frontal = np.full((25, 3), np.nan, np.float32)
+    frontal[:, 2] = 0.0
+    frontal[[NECK, R_SHOULDER, L_SHOULDER, MID_HIP]] = [[500, 200, 1], [450, 200, 1], [550, 200, 1], [500, 330, 1]]
+    _, size = body_frame(frontal, BODY25)
+    assert size == pytest.approx(130 * SHOULDERS_PER_TORSO)  # 104 > 100 px of shoulders
+    profile = frontal.copy()
+    profile[R_SHOULDER, 0], profile[L_SHOULDER, 0] = 498, 502  # seen from the side: 4 px of shoulders
+    _, size = body_frame(profile, BODY25)
+    assert size == pytest.approx(130 * SHOULDERS_PER_TORSO)
+    _, collapsed = body_frame(profile, BODY25, scale="shoulders")
+    assert collapsed == pytest.approx(4.0)  # what the shoulder scale would divide by
+    assert np.abs(normalize_pose(profile, BODY25)[:, :2]).max() < 2
+    close_up = frontal.copy()
+    close_up[MID_HIP] = (np.nan, np.nan, 0.0)  # hips out of the frame
+    _, size = body_frame(close_up, BODY25)
+    assert size == pytest.approx(100.0)
+
+
+def test_degenerate_scales_are_counted():
+    from graphemo.graphs.normalize import degenerate_fraction
+
+    poses = np.zeros((10, 25, 3), np.float32)
+    poses[..., 2] = 0.0
+    poses[:, [NECK, R_SHOULDER, L_SHOULDER, 4]] = [[500, 200, 1], [499, 200, 1], [501, 200, 1], [500, 400, 1]]
+    assert degenerate_fraction(poses, BODY25, scale="shoulders") == 1.0  # the wrist 100 shoulder widths away
+    assert degenerate_fraction(poses, BODY25, scale="body") == 1.0  # no torso to fall back on: still flagged
+    poses[:, MID_HIP] = [500, 330, 1]
+    assert degenerate_fraction(poses, BODY25, scale="body") == 0.0
 
 
 def test_fallbacks_when_neck_or_shoulders_are_missing(rng):
@@ -85,8 +117,8 @@ def test_per_sequence_keeps_the_motion_of_the_whole_body(rng):
     base = pose(rng, missing=0.0)
     window = np.repeat(base[None], 5, axis=0)
     window[:, :, 0] += np.arange(5)[:, None] * 10.0  # the person walks right, 10 px per frame
-    per_frame = normalize_pose(window, BODY25)
-    per_sequence = normalize_pose(window, BODY25, per="sequence")
+    per_frame = normalize_pose(window, BODY25, scale="shoulders")
+    per_sequence = normalize_pose(window, BODY25, per="sequence", scale="shoulders")
     assert np.allclose(per_frame[:, NECK, :2], 0.0, atol=1e-5), "per frame: every frame centred"
     width = np.linalg.norm(base[R_SHOULDER, :2] - base[L_SHOULDER, :2])
     np.testing.assert_allclose(np.diff(per_sequence[:, NECK, 0]), 10.0 / width, rtol=1e-4)

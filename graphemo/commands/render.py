@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=24, help="frames on the sheet, evenly spaced (default 24)")
     parser.add_argument("--size", type=int, default=224, help="image side in pixels (default 224, the CNN input)")
     parser.add_argument("--columns", type=int, default=8, help="images per row (default 8)")
-    parser.add_argument("--span", type=float, default=None, help="shoulder widths across the image (default 5.5)")
+    parser.add_argument(
+        "--span", type=float, default=None, help="fixed framing: scale units across the image (default: fit each)"
+    )
     parser.add_argument("--annotated", action="store_true", help="only frames with an emotion or V/A label")
 
 
@@ -27,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from graphemo.graphs.normalize import normalize_pose
-    from graphemo.graphs.render import DEFAULT_SPAN, contact_sheet, render_skeleton, write_png
-    from graphemo.labels import class_names
+    from graphemo.graphs.render import DEFAULT_NECK_AT, contact_sheet, fitted_framing, render_skeleton, write_png
     from graphemo.store import PreparedStore
 
     if args.frames < 1 or args.size < 8 or args.columns < 1:
@@ -60,10 +61,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     chosen = candidates[np.unique(np.linspace(0, len(candidates) - 1, args.frames).round().astype(np.int64))]
 
-    names = class_names(bool(store.meta.get("labels", {}).get("keep_other", False)))
+    names = store.classes
     video_of_frame = store.video_of_frame()
     poses = normalize_pose(np.asarray(store.keypoints[chosen, 0]), store.layout)
-    span = DEFAULT_SPAN if args.span is None else args.span
     images, captions, shown = [], [], Counter()
     for frame, pose in zip(chosen.tolist(), poses, strict=True):
         record = store.videos[int(video_of_frame[frame])]
@@ -71,12 +71,14 @@ def run(args: argparse.Namespace) -> int:
         emotion = names[expr] if 0 <= expr < len(names) else "-"
         shown[emotion] += 1
         va = f"V {valence:+.2f} A {arousal:+.2f}" if np.isfinite([valence, arousal]).all() else "V/A -"
-        images.append(render_skeleton(pose, store.layout, args.size, span=span))
+        span, neck_at = fitted_framing(pose) if args.span is None else (args.span, DEFAULT_NECK_AT)
+        images.append(render_skeleton(pose, store.layout, args.size, span=span, neck_at=neck_at))
         captions.append([f"{record.video_id} #{frame - record.start}", emotion, va])
     sheet = contact_sheet(images, captions, columns=args.columns)
     write_png(args.out, sheet)
     used = len({int(video_of_frame[f]) for f in chosen})
     print(f"wrote      {args.out}  ({sheet.shape[1]}x{sheet.shape[0]} px)")
-    print(f"frames     {len(chosen)} from {used} video(s), layout {store.layout.name}, {args.size} px, span {span}")
+    framing = "fitted to each skeleton" if args.span is None else f"span {args.span}"
+    print(f"frames     {len(chosen)} from {used} video(s), layout {store.layout.name}, {args.size} px, {framing}")
     print("labels     " + ", ".join(f"{k}: {v}" for k, v in sorted(shown.items())))
     return 0

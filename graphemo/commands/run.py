@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="validate and print each run's resolved config")
     parser.add_argument("--resume", action="store_true", help="continue unfinished runs from their last checkpoint")
     parser.add_argument("--only", nargs="+", metavar="RUN", help="run only these runs (by name)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results table as JSON")
+    parser.add_argument("--json", metavar="FILE", help="also write the results (runs, groups' mean and sd) as JSON")
+    parser.add_argument("--configs", action="append", default=[], metavar="DIR",
+                        help="a configs/ folder to look up defaults in first (repeatable)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         results = run_experiment(
-            args.experiment, args.overrides, dry_run=args.dry_run, resume=args.resume, only=args.only
+            args.experiment, args.overrides, dry_run=args.dry_run, resume=args.resume, only=args.only,
+            configs=args.configs,
         )
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)

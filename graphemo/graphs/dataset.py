@@ -74,7 +74,11 @@ class StackedData(Data):
 
 
 def anchor_frames(
-    store: PreparedStore, videos: np.ndarray | None = None, task: Task | None = "expr", frames: np.ndarray | None = None
+    store: PreparedStore,
+    videos: np.ndarray | None = None,
+    task: Task | None = "expr",
+    frames: np.ndarray | None = None,
+    stride: int = 1,
 ) -> np.ndarray:
     """Global indices of the frames that can anchor a sample.
 
@@ -84,6 +88,7 @@ def anchor_frames(
         task: keep frames annotated for ``"expr"``, ``"va"``, ``"both"`` (either kind) or ``None`` (all frames
             with a person, e.g. for prediction); see :func:`graphemo.labels.tasks.annotated`.
         frames: optional global frame indices to restrict to (e.g. the output of frame subsampling).
+        stride: keep every ``stride``-th of each video's anchors (the first one included).
 
     Returns:
         Sorted ``(K,)`` int64 global frame indices.
@@ -98,7 +103,13 @@ def anchor_frames(
         chosen = np.zeros_like(eligible)
         chosen[np.asarray(frames, dtype=np.int64)] = True
         eligible &= chosen
-    return np.flatnonzero(eligible).astype(np.int64)
+    anchors = np.flatnonzero(eligible).astype(np.int64)
+    if stride > 1 and len(anchors):
+        video = store.video_of_frame()[anchors]
+        first = np.r_[0, np.flatnonzero(np.diff(video)) + 1]
+        rank = np.arange(len(anchors)) - np.repeat(first, np.diff(np.r_[first, len(anchors)]))
+        anchors = anchors[rank % stride == 0]
+    return anchors
 
 
 class AnchoredDataset(PygDataset):
@@ -113,6 +124,7 @@ class AnchoredDataset(PygDataset):
         frames: restrict anchors to these global frame indices (e.g. from frame subsampling).
         parts: the parts of the store's skeleton to keep, e.g. ``["body", "face"]`` of a whole-body store
             (:func:`graphemo.skeleton.select_parts`); default all.
+        anchor_stride: anchor every ``anchor_stride``-th eligible frame of each video (evaluation on a budget).
     """
 
     def __init__(
@@ -125,6 +137,7 @@ class AnchoredDataset(PygDataset):
         augment: Augment | None = None,
         frames: np.ndarray | None = None,
         parts: Sequence[str] | None = None,
+        anchor_stride: int = 1,
     ) -> None:
         super().__init__(None, log=False)
         self.store = store if isinstance(store, PreparedStore) else PreparedStore(store)
@@ -134,7 +147,7 @@ class AnchoredDataset(PygDataset):
         self.task = task
         self.features = features or FeatureSpec()
         self.augment = augment if augment is not None and augment.enabled else None
-        self.anchors = anchor_frames(self.store, videos, task, frames)
+        self.anchors = anchor_frames(self.store, videos, task, frames, anchor_stride)
         video_of_frame = self.store.video_of_frame()
         self.anchor_videos = video_of_frame[self.anchors]
         self.edge_index = self.layout.edge_index()

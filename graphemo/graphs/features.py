@@ -25,7 +25,7 @@ class FeatureSpec:
     SECTION: ClassVar[str] = "data.features"
 
     center: Center = "neck"
-    scale: Scale = "shoulders"
+    scale: Scale = "body"
     confidence: bool = True
     mask: bool = False
 

@@ -1,10 +1,15 @@
-"""Pose normalisation: centre on the neck (or mid-hip) and scale by shoulder width (or torso length).
+"""Pose normalisation: centre on the neck (or mid-hip) and scale by the body's size.
 
 Pixel coordinates depend on where the person stands and how far from the camera; the normalised ones do
 not. The body measures are taken per frame (``per="frame"``) or as the median over a sequence
 (``per="sequence"``, which keeps the motion of the whole body inside a window). When the requested joint
 is missing the next best is used (see :func:`body_frame`), so a close-up with no hips still normalises.
 Missing joints come out as ``(0, 0)`` with confidence 0: models read the confidence (or mask) channel.
+
+The default scale, ``body``, is the larger of the shoulder width and 0.8 torso lengths (neck to mid-hip), in
+shoulder-width units: a 2-D shoulder width shrinks to nothing when the body is seen from the side, and a torso
+when it bows toward the camera, but not both at once. :func:`degenerate_fraction` says how often a scale
+collapses anyway.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import numpy as np
 from graphemo.skeleton import Layout
 
 Center = Literal["neck", "mid_hip"]
-Scale = Literal["shoulders", "torso"]
+Scale = Literal["body", "shoulders", "torso"]
+DEGENERATE_EXTENT = 10.0  # a normalised pose reaching farther than this (scale units) has a collapsed scale
 
 # Typical adult proportions, used only when the requested measure is missing in a frame:
 # shoulder width ~ 0.8 x torso (neck to mid-hip); body bounding-box diagonal ~ 4 x shoulder width.
@@ -40,7 +46,7 @@ def _joint(xy: np.ndarray, idx: int | tuple[int, ...]) -> np.ndarray:
     return xy[..., list(idx), :].mean(axis=-2)
 
 
-def body_frame(keypoints: np.ndarray, layout: Layout, center: Center = "neck", scale: Scale = "shoulders"):
+def body_frame(keypoints: np.ndarray, layout: Layout, center: Center = "neck", scale: Scale = "body"):
     """Centre and scale of each pose.
 
     Args:
@@ -49,8 +55,9 @@ def body_frame(keypoints: np.ndarray, layout: Layout, center: Center = "neck", s
         layout: the layout of ``V`` (uses its neck, hips and shoulders).
         center: ``"neck"`` (fallback mid-hip) or ``"mid_hip"`` (fallback neck); then the mean of the
             detected body joints.
-        scale: ``"shoulders"`` (shoulder width) or ``"torso"`` (neck to mid-hip), each falling back to the
-            other through :data:`SHOULDERS_PER_TORSO`, then to the body's bounding box.
+        scale: ``"body"`` (the larger of the shoulder width and the torso through :data:`SHOULDERS_PER_TORSO`,
+            whichever exists), ``"shoulders"`` (shoulder width) or ``"torso"`` (neck to mid-hip), each falling
+            back to the other, then to the body's bounding box.
 
     Returns:
         ``(centre (..., 2), scale (...))`` float32; NaN where the pose has no detected joint at all.
@@ -74,7 +81,12 @@ def body_frame(keypoints: np.ndarray, layout: Layout, center: Center = "neck", s
     shoulders = np.linalg.norm(_joint(xy, layout.shoulders[0]) - _joint(xy, layout.shoulders[1]), axis=-1)
     torso = np.linalg.norm(neck - hip, axis=-1)
     bbox = np.hypot(span[..., 0], span[..., 1])
-    if scale == "shoulders":
+    if scale == "body":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            larger = np.fmax(shoulders, torso * SHOULDERS_PER_TORSO)  # NaN only where both are missing
+        chain = [larger, bbox * SHOULDERS_PER_BBOX_DIAGONAL]
+    elif scale == "shoulders":
         chain = [shoulders, torso * SHOULDERS_PER_TORSO, bbox * SHOULDERS_PER_BBOX_DIAGONAL]
     else:
         chain = [torso, shoulders / SHOULDERS_PER_TORSO, bbox * SHOULDERS_PER_BBOX_DIAGONAL / SHOULDERS_PER_TORSO]
@@ -89,7 +101,7 @@ def normalize_pose(
     layout: Layout,
     *,
     center: Center = "neck",
-    scale: Scale = "shoulders",
+    scale: Scale = "body",
     per: Literal["frame", "sequence"] = "frame",
 ) -> np.ndarray:
     """Centre and scale poses so that they no longer depend on position and distance to the camera.
@@ -118,3 +130,23 @@ def normalize_pose(
     out[..., :2] = np.where(valid[..., None] & np.isfinite(out[..., :2]), out[..., :2], 0.0)
     out[..., 2] = np.where(valid, kp[..., 2], 0.0)
     return out
+
+
+def degenerate_fraction(
+    keypoints: np.ndarray, layout: Layout, center: Center = "neck", scale: Scale = "body", sample: int = 20_000
+) -> float:
+    """The fraction of poses whose normalised joints reach beyond :data:`DEGENERATE_EXTENT` scale units: their
+    scale collapsed (a shoulder width seen edge-on, a torso seen end-on).
+
+    Args:
+        keypoints: ``(N, V, 3)`` poses; at most ``sample`` evenly spaced ones are measured.
+    """
+    kp = np.asarray(keypoints)
+    if len(kp) > sample:
+        kp = kp[np.linspace(0, len(kp) - 1, sample).astype(np.int64)]
+    kp = np.asarray(kp, dtype=np.float32)
+    seen = (kp[..., 2] > 0).any(axis=-1)
+    if not seen.any():
+        return 0.0
+    pose = normalize_pose(kp[seen], layout, center=center, scale=scale)
+    return float((np.abs(pose[..., :2]).max(axis=(-1, -2)) > DEGENERATE_EXTENT).mean())

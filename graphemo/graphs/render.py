@@ -118,6 +118,21 @@ def to_pixels(
     return np.asarray(xy, dtype=np.float64) * (size / span) + np.asarray(neck_at, dtype=np.float64) * size
 
 
+def fitted_framing(pose: np.ndarray, margin: float = 0.08) -> tuple[float, tuple[float, float]]:
+    """``(span, neck_at)`` that fit every visible joint of a normalised ``(V, 3)`` pose in the image, centred, with
+    ``margin`` (a fraction of the side) free at the borders: the framing of contact sheets, where any skeleton,
+    seen from any side, must show whole. The fixed default framing (the CNNs' input) keeps a pose's scale."""
+    pose = np.asarray(pose, dtype=np.float64)
+    visible = (pose[:, 2] > 0) & np.isfinite(pose[:, :2]).all(axis=1)
+    if not visible.any():
+        return DEFAULT_SPAN, DEFAULT_NECK_AT
+    low, high = pose[visible, :2].min(axis=0), pose[visible, :2].max(axis=0)
+    span = max(float((high - low).max()) / (1.0 - 2.0 * margin), 1.0)
+    centre = (low + high) / 2.0
+    neck_at = (0.5 - centre[0] / span, 0.5 - centre[1] / span)
+    return span, (float(neck_at[0]), float(neck_at[1]))
+
+
 def render_skeleton(
     pose: np.ndarray,
     layout: Layout,

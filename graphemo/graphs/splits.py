@@ -1,4 +1,4 @@
-"""Train/validation/test splits by video, never by frame.
+"""Train/validation/test splits by video, never by frame, and cross-validation folds by group.
 
 Frames of one video are near-duplicates; putting some in training and others in validation measures
 memory, not recognition. Every split here assigns whole videos. Official splits (ABAW's Train_Set /
@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from graphemo.specs import check_spec, option
+from graphemo.specs import SpecError, check_spec, option
 from graphemo.store import PreparedStore
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -101,4 +101,93 @@ def split_videos(store: PreparedStore, spec: SplitSpec | None = None, **fields: 
     out["train"] = candidates
     if spec.validate_on == "test":
         out["val"], out["test"] = out["test"], np.empty(0, np.int64)
+    return {name: np.sort(idx).astype(np.int64) for name, idx in out.items()}
+
+
+# --- cross-validation -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CVSpec:
+    """K-fold cross-validation over groups of videos (the ``cv:`` section of an experiment): every fold a run.
+
+    Attributes:
+        folds: how many folds.
+        group_by: a video attribute (a label CSV's column: ``content``, ``actor``...), ``clip`` or ``video``: videos
+            that share it are always on the same side. Videos of one ``clip`` (the cameras of a motion-capture
+            clip) are always kept together, whatever the grouping.
+        seed: seed of the fold assignment (folds are stratified by label as far as the groups allow).
+        val_ratio: fraction of the training groups held out for validation (at least one group); 0 validates on
+            the held-out fold itself (then select the last epoch: ``train.select: last``).
+        fold: run only this fold (1..folds); the runner sets it for each fold's run.
+    """
+
+    SECTION: ClassVar[str] = "cv"
+
+    folds: int = option(3, min=2, max=100)
+    group_by: str = "clip"
+    seed: int = 0
+    val_ratio: float = option(0.2, min=0.0, max=0.9)
+    fold: int | None = option(None, min=1)
+
+    def __post_init__(self) -> None:
+        check_spec(self)
+        if self.fold is not None and self.fold > self.folds:
+            raise SpecError(("cv", "fold"), f"{self.fold} is more than folds={self.folds}")
+
+
+def video_groups(store: PreparedStore, videos: np.ndarray, group_by: str) -> np.ndarray:
+    """``(len(videos),)`` the group of each video, every video of a clip in its clip's group.
+
+    Raises:
+        ValueError: ``group_by`` is no attribute of the videos, or one clip's videos are in two groups.
+    """
+    records = [store.videos[int(i)] for i in videos]
+    if group_by not in ("video", "clip") and not all(group_by in r.attributes for r in records):
+        known = sorted({k for r in records for k in r.attributes}) or ["none"]
+        raise ValueError(f"cv.group_by: the videos have no attribute {group_by!r} (they have: {', '.join(known)}; "
+                         "attributes are the label CSV's other columns)")  # fmt: skip
+    groups, of_clip = [], {}
+    for r in records:
+        clip = r.attributes.get("clip", r.video_id)
+        group = clip if group_by in ("video", "clip") else r.attributes[group_by]
+        if of_clip.setdefault(clip, group) != group:
+            raise ValueError(f"cv.group_by: clip {clip!r} has videos in the {group_by} groups {of_clip[clip]!r} and "
+                             f"{group!r}; a clip's videos must stay together")  # fmt: skip
+        groups.append(group)
+    return np.array(groups, dtype=object)
+
+
+def cv_split(store: PreparedStore, spec: CVSpec) -> dict[str, np.ndarray]:
+    """The train / val / test videos of fold ``spec.fold`` (1-based): the fold's groups are the test set, a
+    seeded ``val_ratio`` of the other groups the validation set, the rest the training set.
+
+    Raises:
+        ValueError: ``spec.fold`` is not set, fewer groups than folds, or a bad grouping (:func:`video_groups`).
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if spec.fold is None:
+        raise ValueError("cv.fold: which fold to split is not set (the runner sets it for each fold's run)")
+    usable = np.array([i for i, v in enumerate(store.videos) if v.status == "ok"], dtype=np.int64)
+    groups = video_groups(store, usable, spec.group_by)
+    names, group_index = np.unique(groups, return_inverse=True)
+    if len(names) < spec.folds:
+        raise ValueError(f"cv.folds: {spec.folds} folds need at least {spec.folds} {spec.group_by} groups, "
+                         f"the store has {len(names)}")  # fmt: skip
+    labels = dominant_labels(store)[usable]
+    splitter = StratifiedGroupKFold(n_splits=spec.folds, shuffle=True, random_state=spec.seed)
+    folds = list(splitter.split(usable, labels, group_index))
+    rest, test = folds[spec.fold - 1]
+    val = np.zeros(0, dtype=np.int64)
+    if spec.val_ratio > 0:
+        train_groups = np.unique(group_index[rest])
+        rng = np.random.default_rng([spec.seed, spec.fold])
+        count = max(1, round(spec.val_ratio * len(train_groups)))
+        held = rng.choice(train_groups, size=min(count, len(train_groups) - 1), replace=False)
+        in_val = np.isin(group_index[rest], held)
+        rest, val = rest[~in_val], rest[in_val]
+    else:
+        val = test
+    out = {"train": usable[rest], "val": usable[val], "test": usable[test]}
     return {name: np.sort(idx).astype(np.int64) for name, idx in out.items()}

@@ -107,7 +107,13 @@ def _video_folders(root: str | os.PathLike[str]) -> tuple[list[tuple[Path, str]]
     any error in the folders before it, as if they had been read one by one."""
     seen: dict[str, Path] = {}
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    visited: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # a symlinked video folder counts
+        real = os.path.realpath(dirpath)
+        if real in visited:  # a link back up the tree: walk each real folder once
+            dirnames.clear()
+            continue
+        visited.add(real)
         dirnames.sort()
         if not any(f.endswith(".json") and not f.startswith(".") for f in filenames):
             continue

@@ -141,6 +141,7 @@ class PreparedStore:
             "EXPR frames per class:",
         ]
         total = max(sum(s["expr_frames"].values()), 1)
+        width = max([10, *(len(n) for n in s["expr_frames"])])
         for name, count in s["expr_frames"].items():
-            lines.append(f"  {name:<10} {count:>9}  {count / total:6.1%}")
+            lines.append(f"  {name:<{width}} {count:>9}  {count / total:6.1%}")
         return "\n".join(lines)

@@ -147,6 +147,7 @@ def finish_store(
     options: Mapping[str, Any],
     max_people: int,
     fingerprint: str,
+    source_problems: Sequence[str] = (),
 ) -> list[str]:
     """Attach the labels to the videos, write every file but ``keypoints.npy``; returns the problems.
 
@@ -160,7 +161,7 @@ def finish_store(
     expr = np.full(n, -1, dtype=np.int8)
     va = np.full((n, 2), np.nan, dtype=np.float32)
     present = np.zeros(n, dtype=bool)
-    problems = [str(e) for e in label_errors]
+    problems = [*source_problems, *(str(e) for e in label_errors)]
     missing = visible = bad_files = 0
     for record, result in zip(records, results, strict=True):
         present[record.frames] = result.present
@@ -276,6 +277,7 @@ def write_store(
     labels: LabelSpec | None = None,
     options: Mapping[str, Any] | None = None,
     fingerprint: str = "",
+    extra_problems: Sequence[str] = (),
 ) -> PreparedStore:
     """Write a store from keypoints in memory (see the module docstring).
 
@@ -286,6 +288,7 @@ def write_store(
         labels: the label sources to attach (:class:`graphemo.labels.LabelSpec`), or None.
         options: how the keypoints were made, recorded in ``meta.json`` (e.g. the cameras of a mocap import).
         fingerprint: a digest of the inputs, recorded so that a caller can skip an unchanged rebuild.
+        extra_problems: what the source could not use (files it refused), listed first in ``problems.txt``.
 
     Returns:
         The opened store.
@@ -322,5 +325,5 @@ def write_store(
             write_rows(path, offset, record.start, rows)
             results.append(written(v.video_id, rows, record.length, list(v.problems), None))
         finish_store(tmp, records, results, load_labels(labels), layout=layout, labels=labels, options=options,
-                     max_people=people, fingerprint=fingerprint)  # fmt: skip
+                     max_people=people, fingerprint=fingerprint, source_problems=extra_problems)  # fmt: skip
     return PreparedStore(out)

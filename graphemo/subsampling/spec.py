@@ -39,7 +39,7 @@ STRATEGY_NAMES = ("none", *STRATEGIES)
 PART_NAMES = ("body", "face", "hand_left", "hand_right", "hand", *PART_ALIASES)
 BUDGET_FIELDS = ("ratio", "count", "n", "threshold", "total")
 _CENTERS = ("neck", "mid_hip")
-_SCALES = ("shoulders", "torso")
+_SCALES = ("body", "shoulders", "torso")
 _SCALE_PER = ("video", "frame")
 
 
@@ -66,7 +66,8 @@ class SubsampleSpec:
             ``hands``), e.g. ``[body, face]``.
         center: pose normalisation centre, ``neck`` or ``mid_hip``
             (:func:`graphemo.graphs.normalize.body_frame`).
-        scale: pose normalisation scale, ``shoulders`` or ``torso``.
+        scale: pose normalisation scale, ``body`` (the larger of shoulder width and torso), ``shoulders`` or
+            ``torso`` (:func:`graphemo.graphs.normalize.body_frame`).
         scale_per: ``video`` (default): every frame is divided by the video's median scale; ``frame``: by
             its own, as :func:`~graphemo.graphs.normalize.normalize_pose` does. Per frame, a shoulder that
             flickers in and out of detection switches the scale to a fallback measure and back, so that
@@ -92,7 +93,7 @@ class SubsampleSpec:
     power: float = option(0.5, min=0.0, max=1.0)
     parts: list[str] = option(default_factory=lambda: ["body"], choices=PART_NAMES, min_len=1)
     center: str = option("neck", choices=_CENTERS)
-    scale: str = option("shoulders", choices=_SCALES)
+    scale: str = option("body", choices=_SCALES)
     scale_per: str = option("video", choices=_SCALE_PER)
     duplicate_threshold: float = option(DUPLICATE_THRESHOLD, gt=0.0)
     report: bool = True

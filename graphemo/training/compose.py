@@ -16,7 +16,8 @@ An experiment file::
 
 A default ``<group>/<name>`` is the file ``configs/<group>/<name>.yaml`` holding the *contents* of section
 ``<group>`` (``configs/data/synth_quick.yaml`` holds what goes under ``data:``); a default without a group
-holds top-level keys. ``configs/`` is looked up next to the experiments folder, then in the working directory.
+holds top-level keys. ``configs/`` folders are searched in order (:func:`config_search_path`): ``--configs``,
+``$GRAPHEMO_CONFIGS``, next to the experiment, the working directory, graphemo's own.
 
 Layers are merged in order (defaults, the file, the run entry, the grid values, then ``--set key=value``
 overrides); mappings merge key by key, anything else is replaced. A layer that changes ``model.name`` starts
@@ -29,6 +30,7 @@ came from.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import typing
 from collections import Counter
@@ -137,27 +139,40 @@ def read_yaml(path: str | Path) -> Layer:
     return Layer(data, str(path), text)
 
 
-def find_configs_dir(experiment: Path) -> Path:
-    """``configs/`` next to (an ancestor of) the experiment file, else in the working directory."""
-    for parent in experiment.resolve().parents:
-        if (parent / "configs").is_dir():
-            return parent / "configs"
-    return Path("configs")
+PROJECT_CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # graphemo's own, in its checkout
 
 
-def _default_layer(ref: str, configs: Path, experiment: Layer) -> Layer:
+def config_search_path(experiment: Path, extra: Sequence[str | Path] = ()) -> list[Path]:
+    """Where ``defaults`` are looked up, first match winning: the ``extra`` folders (``--configs``), then
+    ``$GRAPHEMO_CONFIGS`` (``:``-separated), then ``configs/`` next to (an ancestor of) the experiment file, then
+    in the working directory, then graphemo's own ``configs/`` (so an experiment anywhere can use them)."""
+    import os
+
+    found = [Path(p) for p in extra]
+    found += [Path(p) for p in os.environ.get("GRAPHEMO_CONFIGS", "").split(os.pathsep) if p]
+    found += [parent / "configs" for parent in experiment.resolve().parents if (parent / "configs").is_dir()][:1]
+    found += [Path("configs"), PROJECT_CONFIGS]
+    unique: list[Path] = []
+    for path in found:
+        if path.is_dir() and all(path.resolve() != p.resolve() for p in unique):
+            unique.append(path)
+    return unique
+
+
+def _default_layer(ref: str, configs: Sequence[Path], experiment: Layer) -> Layer:
     if ref.endswith((".yaml", ".yml")):
         path = (Path(experiment.source).parent / ref).resolve()
         group = None
     else:
         group = ref.rpartition("/")[0]
-        path = configs / f"{ref}.yaml"
-        if not path.exists():
-            known = sorted(str(p.relative_to(configs).with_suffix("")) for p in configs.rglob("*.yaml"))
+        path = next((c / f"{ref}.yaml" for c in configs if (c / f"{ref}.yaml").exists()), None)
+        if path is None:
+            known = sorted({str(p.relative_to(c).with_suffix("")) for c in configs for p in c.rglob("*.yaml")})
             hint = close_match(ref, known)
             line = experiment.line_of(("defaults",))
             where = f"{experiment.source}:{line}" if line else experiment.source
-            raise ConfigError(f"{where}: defaults: no config {ref!r} ({path} does not exist){hint}")
+            searched = ", ".join(str(c) for c in configs) or "no configs folder"
+            raise ConfigError(f"{where}: defaults: no config {ref!r} (looked in {searched}){hint}")
         group = group or None
     layer = read_yaml(path)
     if not group:
@@ -169,21 +184,21 @@ def _default_layer(ref: str, configs: Path, experiment: Layer) -> Layer:
     return Layer(data, layer.source, layer.text, strip=section)
 
 
-def load_experiment(path: str | Path) -> tuple[list[Layer], Layer, dict]:
-    """Read an experiment file and its defaults.
+def load_experiment(path: str | Path, configs: Sequence[str | Path] = ()) -> tuple[list[Layer], Layer, dict]:
+    """Read an experiment file and its defaults (looked up along :func:`config_search_path`, ``configs`` first).
 
     Returns:
         ``(base layers, the file's own layer without the reserved keys, reserved {runs, grid, sweep})``.
     """
     path = Path(path)
     experiment = read_yaml(path)
-    configs = find_configs_dir(path)
+    search = config_search_path(path, configs)
     defaults = experiment.data.get("defaults") or []
     if isinstance(defaults, str):
         defaults = [defaults]
     if not isinstance(defaults, list) or not all(isinstance(d, str) for d in defaults):
         raise ConfigError(f"{experiment.where(('defaults',))}: defaults must be a list of config names")
-    layers = [_default_layer(ref, configs, experiment) for ref in defaults]
+    layers = [_default_layer(ref, search, experiment) for ref in defaults]
     own = {k: v for k, v in experiment.data.items() if k not in RESERVED_KEYS}
     reserved = {k: experiment.data[k] for k in RESERVED_KEYS[1:] if k in experiment.data}
     return layers, Layer(own, experiment.source, experiment.text), reserved
@@ -347,11 +362,13 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 @dataclass
 class PlannedRun:
-    """One run of an experiment file: its resolved config and the layers it came from."""
+    """One run of an experiment file: its resolved config, the layers it came from, its label, and the group it
+    is aggregated in (the label without the fold: a run's folds are one result, mean and sd)."""
 
     config: ExperimentConfig
     layers: list[Layer]
     label: str
+    group: str = ""
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]] | None, source: Layer) -> list[dict[str, Any]]:
@@ -380,7 +397,9 @@ def _run_label(config: ExperimentConfig, point: Mapping[str, Any]) -> str:
     return "-".join([config.run_name or config.model.name, *values])
 
 
-def plan_runs(path: str | Path, overrides: Sequence[str] = ()) -> tuple[list[PlannedRun], dict]:
+def plan_runs(
+    path: str | Path, overrides: Sequence[str] = (), configs: Sequence[str | Path] = ()
+) -> tuple[list[PlannedRun], dict]:
     """Every run an experiment file describes (``runs`` x ``grid``, then ``--set`` overrides), validated.
 
     Returns:
@@ -390,7 +409,7 @@ def plan_runs(path: str | Path, overrides: Sequence[str] = ()) -> tuple[list[Pla
     Raises:
         ConfigError: the first problem found in any run (nothing has started yet).
     """
-    base, own, reserved = load_experiment(path)
+    base, own, reserved = load_experiment(path, configs)
     override_layer = parse_overrides(overrides)
     entries = reserved.get("runs") or [{}]
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
@@ -410,4 +429,20 @@ def plan_runs(path: str | Path, overrides: Sequence[str] = ()) -> tuple[list[Pla
             seen[p.label] += 1
             p.label = f"{p.label}-{seen[p.label]}"
         p.config.run_name = p.label
-    return planned, reserved
+    return _expand_folds(planned), reserved
+
+
+def _expand_folds(planned: list[PlannedRun]) -> list[PlannedRun]:
+    """Every run with a ``cv:`` section and no ``cv.fold`` becomes one run per fold (``<label> fold=<k>``)."""
+    out = []
+    for p in planned:
+        p.group = p.label
+        cv = p.config.cv
+        if cv is None or cv.fold is not None:
+            out.append(p)
+            continue
+        for fold in range(1, cv.folds + 1):
+            config = dataclasses.replace(p.config, cv=dataclasses.replace(cv, fold=fold))
+            config.run_name = f"{p.label} fold={fold}"
+            out.append(PlannedRun(config, p.layers, config.run_name, group=p.label))
+    return out

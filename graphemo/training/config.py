@@ -13,6 +13,7 @@ the dataclasses below::
     loss: {...}                 # LossConfig
     train: {...}                # TrainConfig: epochs, batch size, device, AMP, early stopping, checkpoints
     subsample: {...}            # graphemo.subsampling.SubsampleSpec, or null: training frames only
+    cv: {...}                   # graphemo.graphs.splits.CVSpec, or null: k folds by group, each a run
     tracking: {...}             # TrackingConfig: MLflow store and experiment
 
 Every field has a default, so a YAML only says what differs. Field checks (:func:`graphemo.specs.option`) are made by
@@ -28,10 +29,11 @@ from typing import Any, Literal
 from graphemo.graphs.augment import Augment
 from graphemo.graphs.features import FeatureSpec
 from graphemo.graphs.images import ImageSpec
-from graphemo.graphs.splits import SplitSpec
+from graphemo.graphs.splits import CVSpec, SplitSpec
 from graphemo.graphs.windows import WindowSpec
 from graphemo.labels import LabelSpec
 from graphemo.labels.tasks import Task
+from graphemo.sources.mocap.importer import MocapSpec
 from graphemo.sources.synth import SynthSpec
 from graphemo.specs import option
 from graphemo.store import PrepareOptions
@@ -43,20 +45,23 @@ class DataConfig:
     """Where the data is and how samples are made. Each sub-section is the library's own spec of that option
     group, so a YAML section, a library argument and a bundle record are one object.
 
-    ``synth`` (optional) generates data first (:class:`~graphemo.sources.synth.SynthSpec`); ``keypoints`` +
+    ``synth`` (optional) generates data first (:class:`~graphemo.sources.synth.SynthSpec`); ``mocap`` imports
+    motion capture straight into ``store`` (:class:`~graphemo.sources.mocap.importer.MocapSpec`); ``keypoints`` +
     ``labels`` (:class:`~graphemo.labels.LabelSpec`) are prepared into ``store`` with ``prepare``
     (:class:`~graphemo.store.PrepareOptions`), reused instantly when unchanged. With only ``store`` given, an
     existing prepared store is used as is. ``parts`` (e.g. ``[body, face]``) is what the model sees of the store's
     skeleton (default: all of it); ``split``, ``features``, ``window``, ``image`` and ``augment`` are
     :class:`~graphemo.graphs.splits.SplitSpec`, :class:`~graphemo.graphs.features.FeatureSpec`,
     :class:`~graphemo.graphs.windows.WindowSpec`, :class:`~graphemo.graphs.images.ImageSpec` and
-    :class:`~graphemo.graphs.augment.Augment`.
+    :class:`~graphemo.graphs.augment.Augment`. Validation and test videos are scored on every ``eval_stride``-th
+    frame with a person (1: every frame): frame metrics over those with labels, clip metrics over all of them.
     """
 
     store: str = "data/synth/store"
     keypoints: str | None = None
     labels: LabelSpec = field(default_factory=LabelSpec)
     synth: SynthSpec | None = None
+    mocap: MocapSpec | None = None
     prepare: PrepareOptions = field(default_factory=PrepareOptions)
     parts: list[str] | None = None
     split: SplitSpec = field(default_factory=SplitSpec)
@@ -65,6 +70,7 @@ class DataConfig:
     image: ImageSpec = field(default_factory=ImageSpec)
     augment: Augment = field(default_factory=Augment)
     clip_metrics: bool = True
+    eval_stride: int = option(1, min=1, max=10_000)
 
 
 @dataclass
@@ -118,7 +124,13 @@ class EarlyStopConfig:
 
 @dataclass
 class TrainConfig:
-    """The training loop."""
+    """The training loop.
+
+    Model selection: the kept model is the epoch with the best validation ``select_metric`` (``select: best``;
+    ``score`` is F1 / mean CCC / their mean, or any validation metric, e.g. ``clip_f1``), the last epoch
+    (``last``), or the epoch ending the best mean of ``smooth_epochs`` consecutive epochs (``smoothed``: less
+    noise on a small validation set). Early stopping watches the same metric.
+    """
 
     epochs: int = option(10, min=1, max=100_000)
     batch_size: int = option(64, min=1)
@@ -130,6 +142,9 @@ class TrainConfig:
     compile: bool = False
     grad_clip: float | None = option(1.0, min=0.0)
     early_stopping: EarlyStopConfig = field(default_factory=EarlyStopConfig)
+    select: Literal["best", "last", "smoothed"] = "best"
+    select_metric: str = "score"
+    smooth_epochs: int = option(3, min=1, max=100)
     deterministic: bool = False
     output_dir: str = "runs"
     progress: bool = True
@@ -176,4 +191,5 @@ class ExperimentConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     subsample: SubsampleSpec | None = None
+    cv: CVSpec | None = None
     tracking: TrackingConfig = field(default_factory=TrackingConfig)

@@ -23,7 +23,8 @@ from graphemo.training.config import DataConfig, ExperimentConfig
 
 
 def make_store(data: DataConfig, *, progress: bool = True, log: Callable[[str], None] = print) -> PreparedStore:
-    """Generate (``data.synth``) and prepare (``data.keypoints``) what is missing, then open the store.
+    """Generate (``data.synth``), import (``data.mocap``) and prepare (``data.keypoints``) what is missing, then
+    open the store.
 
     Generation is skipped when ``synth.out`` already holds a generated dataset; preparation reuses the store
     instantly when its inputs are unchanged (see :func:`graphemo.store.prepare_dataset`). Each step says what it
@@ -44,6 +45,16 @@ def make_store(data: DataConfig, *, progress: bool = True, log: Callable[[str], 
             summary = data.synth.generate(progress=progress)
             log(f"data: generated {summary.num_videos} videos ({summary.num_frames:,} frames) into {data.synth.out} "
                 f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    if data.mocap is not None:
+        from graphemo.sources.mocap.importer import import_to_store
+
+        before = _fingerprint(data.store)
+        started = time.perf_counter()
+        store = import_to_store(data.mocap, data.store, log=log)
+        if before == store.meta.get("fingerprint"):
+            log(f"data: store {data.store} reused (BVH files and import options unchanged): {store.num_frames:,} "
+                f"frames, {len(store)} videos, {time.perf_counter() - started:.1f} s")  # fmt: skip
+        return store
     if data.keypoints is None:
         if not (Path(data.store) / "meta.json").exists():
             raise FileNotFoundError(f"data.store {data.store} is not a prepared store and data.keypoints is not set")
@@ -81,6 +92,8 @@ class TrainingData:
         class_names: the store's classes, in the order of its class indices (and of the model's logits).
         train_frames: the subsampled training anchor frames (None without subsampling).
         subsample_report: the redundancy report of that selection (None without).
+        degenerate: the fraction of training poses whose scale collapses
+            (:func:`~graphemo.graphs.normalize.degenerate_fraction`).
     """
 
     layout: Any
@@ -95,6 +108,7 @@ class TrainingData:
     class_names: list[str]
     train_frames: np.ndarray | None = None
     subsample_report: dict | None = None
+    degenerate: float = 0.0
 
     def clip_labels(self) -> dict[int, int]:
         """Video index -> clip label (DFEW) for the videos that have one."""
@@ -116,11 +130,13 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
     Raises:
         ValueError: a split has no sample for the task (e.g. no labelled validation video).
     """
-    from graphemo.graphs.splits import split_videos
+    from graphemo.graphs.normalize import degenerate_fraction
+    from graphemo.graphs.splits import cv_split, split_videos
+    from graphemo.labels.tasks import annotated
     from graphemo.models import model_input_kind
 
     d = config.data
-    splits = split_videos(store, d.split)
+    splits = cv_split(store, config.cv) if config.cv is not None else split_videos(store, d.split)
     kind = model_input_kind(config.model.name)
     options = kind.options_from_config(d)
     common: dict[str, Any] = {"options": options, "task": config.task, "features": d.features, "parts": d.parts}
@@ -132,14 +148,18 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
             store, splits["train"], config.subsample, task=config.task, progress=progress
         )
     train = kind.dataset(store, videos=splits["train"], augment=d.augment, frames=train_frames, **common)
-    val = kind.dataset(store, videos=splits["val"], **common)
-    test = kind.dataset(store, videos=splits["test"], **common) if len(splits["test"]) else None
+    scored = {**common, "task": None, "anchor_stride": d.eval_stride}  # every frame with a person: clips use them all
+    val = kind.dataset(store, videos=splits["val"], **scored)
+    test = kind.dataset(store, videos=splits["test"], **scored) if len(splits["test"]) else None
     for name, dataset in (("train", train), ("validation", val)):
-        if len(dataset) == 0:
+        y, va = dataset.labels()
+        if not annotated(y, va, config.task).any():
             raise ValueError(
                 f"the {name} set has no frame annotated for task {config.task!r} "
                 f"({len(splits['train' if name == 'train' else 'val'])} videos; store {store.path})"
             )
+    poses = train._select(np.asarray(store.keypoints[train.anchors[:: max(1, len(train.anchors) // 5000)], 0]))
+    degenerate = degenerate_fraction(poses, train.layout, d.features.center, d.features.scale)
     return TrainingData(
         layout=train.layout,
         store=store,
@@ -153,6 +173,7 @@ def build_training_data(config: ExperimentConfig, store: PreparedStore, *, progr
         class_names=store.classes,
         train_frames=train_frames,
         subsample_report=report,
+        degenerate=degenerate,
     )
 
 

@@ -122,24 +122,24 @@ class Predictions:
         return len(self.frame)
 
 
-def clip_predictions(
+def clip_probabilities(
     pred: Predictions, clip_labels: dict[int, int] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Aggregate frame predictions per video.
+    """Frame predictions aggregated per video: the mean of the class probabilities of all its predicted frames.
 
     Args:
         pred: frame predictions with ``probs``.
-        clip_labels: video index -> clip label (DFEW); videos without one use their most frequent frame label.
+        clip_labels: video index -> clip label (DFEW, a clip CSV); videos without one use their most frequent
+            frame label.
 
     Returns:
-        ``(videos (K,), y_true (K,), y_pred (K,))``: mean-probability argmax per video; videos with no label -1.
+        ``(videos (K,), y_true (K,), probs (K, C))``; a video with no label has ``y_true`` -1.
     """
     if pred.probs is None:
         raise ValueError("clip-level classification needs class probabilities")
-    videos, inverse = np.unique(pred.video, return_inverse=True)
+    videos, inverse, counts = np.unique(pred.video, return_inverse=True, return_counts=True)
     sums = np.zeros((len(videos), pred.probs.shape[1]))
     np.add.at(sums, inverse, pred.probs)
-    y_pred = sums.argmax(axis=1)
     y_true = np.full(len(videos), -1, dtype=np.int64)
     for k, v in enumerate(videos):
         if clip_labels and clip_labels.get(int(v), -1) >= 0:
@@ -148,7 +148,15 @@ def clip_predictions(
             labels = pred.y[(inverse == k) & (pred.y >= 0)]
             if len(labels):
                 y_true[k] = int(np.bincount(labels).argmax())
-    return videos, y_true, y_pred
+    return videos, y_true, sums / counts[:, None]
+
+
+def clip_predictions(
+    pred: Predictions, clip_labels: dict[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(videos (K,), y_true (K,), y_pred (K,))``: the argmax of :func:`clip_probabilities` per video."""
+    videos, y_true, probs = clip_probabilities(pred, clip_labels)
+    return videos, y_true, probs.argmax(axis=1)
 
 
 def evaluate(
@@ -169,7 +177,8 @@ def evaluate(
         va_classes: ``(N,)`` classes derived from predicted V/A (VA-only models, :class:`graphemo.models.VAToClass`),
             scored as ``va2class_*``.
         clip_labels: see :func:`clip_predictions`.
-        clip_metrics: add ``clip_f1``, ``clip_uar``, ``clip_war``.
+        clip_metrics: add ``clip_f1``, ``clip_uar``, ``clip_war`` (over the videos, each the mean of its frames'
+            probabilities) and ``clip_confusion``.
 
     Returns:
         Flat ``{name: float}`` metrics plus ``"confusion"`` (C, C) and ``"per_class"`` when classes are scored;
@@ -183,7 +192,8 @@ def evaluate(
             _, y_true, y_pred = clip_predictions(pred, clip_labels)
             clip = classification_metrics(y_true, y_pred, class_names)
             if clip.get("n"):
-                out.update(clip_f1=clip["f1"], clip_uar=clip["uar"], clip_war=clip["accuracy"], clip_n=clip["n"])
+                out.update(clip_f1=clip["f1"], clip_uar=clip["uar"], clip_war=clip["accuracy"], clip_n=clip["n"],
+                           clip_confusion=clip["confusion"])  # fmt: skip
     if task in ("va", "both") and pred.va_pred is not None:
         out.update({k: v for k, v in va_metrics(pred.va, pred.va_pred).items() if k != "n"})
     if va_classes is not None:

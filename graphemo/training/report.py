@@ -89,3 +89,61 @@ def rows_from_mlflow(experiment: str, tracking_uri: str | None = None, *, includ
             parameters=int(float(run.data.params.get("model.parameters", 0))), run_id=run.info.run_id,
         ))  # fmt: skip
     return sorted(rows, key=lambda r: -r.score if not math.isnan(r.score) else math.inf)
+
+
+# --- groups: the folds (and, later, seeds) of one run, as mean and sd ------------------------------------
+
+GROUP_METRICS = ("f1", "clip_f1", "clip_uar", "ccc_valence", "ccc_arousal", "score")
+
+
+@dataclass
+class GroupRow:
+    """Runs aggregated: ``mean`` and ``sd`` (sample standard deviation, 0 for one run) of each metric, over the
+    ``n`` runs that have it; ``scored_on``: ``test`` (held-out folds) or ``val``."""
+
+    group: str
+    model: str
+    n: int
+    scored_on: str
+    mean: dict[str, float]
+    sd: dict[str, float]
+
+
+def aggregate(members: Sequence[tuple[str, str, dict[str, float], dict[str, float]]]) -> list[GroupRow]:
+    """Group rows from ``(group, model, val metrics, test metrics)`` of finished runs, in first-seen order; a
+    group's metrics are its test metrics when every member has them (cross-validation), else validation."""
+    import numpy as np
+
+    order: dict[str, list] = {}
+    for member in members:
+        order.setdefault(member[0], []).append(member)
+    rows = []
+    for group, runs in order.items():
+        on_test = all(test for _, _, _, test in runs)
+        scored = [test if on_test else val for _, _, val, test in runs]
+        mean, sd = {}, {}
+        for key in GROUP_METRICS:
+            values = np.array([m[key] for m in scored if key in m and math.isfinite(m[key])])
+            if len(values):
+                mean[key] = float(values.mean())
+                sd[key] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        rows.append(GroupRow(group, runs[0][1], len(runs), "test" if on_test else "val", mean, sd))
+    return rows
+
+
+def format_groups(rows: Sequence[GroupRow], title: str = "") -> str:
+    """A fixed-width table of groups: each metric as ``mean ± sd``."""
+    keys = [k for k in GROUP_METRICS if any(k in r.mean for r in rows)]
+    labels = {"f1": "F1", "clip_f1": "clip F1", "clip_uar": "clip UAR", "ccc_valence": "CCC-V",
+              "ccc_arousal": "CCC-A", "score": "score"}  # fmt: skip
+    header = ("run", "model", "n", "on", *(labels[k] for k in keys))
+    body = [
+        (r.group, r.model, str(r.n), r.scored_on,
+         *(f"{r.mean[k]:.3f} ± {r.sd[k]:.3f}" if k in r.mean else "-" for k in keys))
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body, strict=True)]
+    line = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    out = [title] if title else []
+    out += [line.format(*header), "  ".join("-" * w for w in widths), *(line.format(*b) for b in body)]
+    return "\n".join(out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from graphemo.training import distributed as ddp
 from graphemo.training.compose import ConfigError, Layer, PlannedRun, plan_runs, to_yaml
 from graphemo.training.config import ExperimentConfig
-from graphemo.training.report import Row, format_table
+from graphemo.training.report import Row, format_groups, format_table
 from graphemo.training.tracking import NullTracker, Tracker
 from graphemo.training.trainer import RunResult, fit
 
@@ -70,11 +71,14 @@ class _Stores:
 
 
 def _train_one(
-    config: ExperimentConfig, *, resume: bool, parent: str | None, out: Callable[[str], None], stores: _Stores
-) -> RunResult:
+    config: ExperimentConfig, *, resume: bool, parent: str | None, out: Callable[[str], None], stores: _Stores,
+    group: str = "",
+) -> RunResult:  # fmt: skip
     out(f"\n== {config.name} / {config.run_name}: {config.model.name} on {config.task} ==")
     try:
-        return fit(config, resume=resume, parent_run_id=parent, store=stores(config))
+        result = fit(config, resume=resume, parent_run_id=parent, store=stores(config))
+        result.group = group or result.name
+        return result
     except (KeyboardInterrupt, ConfigError):
         raise
     except Exception as exc:
@@ -82,7 +86,7 @@ def _train_one(
         out(f"run {config.run_name} FAILED (traceback above); going on with the next run")
         traceback.print_exc()
         return RunResult(config.run_name or config.model.name, config.model.name, config.task, status="FAILED",
-                         error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+                         error=f"{type(exc).__name__}: {exc}", group=group or config.run_name or "")  # fmt: skip
 
 
 def run_experiment(
@@ -93,6 +97,7 @@ def run_experiment(
     resume: bool = False,
     only: Sequence[str] | None = None,
     out: Callable[[str], None] = print,
+    configs: Sequence[str | Path] = (),
 ) -> list[RunResult]:
     """Plan, validate and train every run of an experiment file.
 
@@ -103,6 +108,7 @@ def run_experiment(
         resume: continue unfinished runs from their checkpoints.
         only: run names to run (default all).
         out: where progress lines go.
+        configs: more folders to look up ``defaults`` in, before the usual ones.
 
     Returns:
         One :class:`RunResult` per run (sweep trials included).
@@ -110,7 +116,7 @@ def run_experiment(
     Raises:
         ConfigError: any run's config is invalid (before anything trains).
     """
-    planned, reserved = plan_runs(path, overrides)
+    planned, reserved = plan_runs(path, overrides, configs)
     if only:
         unknown = sorted(set(only) - {p.label for p in planned})
         if unknown:
@@ -141,7 +147,8 @@ def run_experiment(
     try:
         for p in planned:
             if sweep is None:
-                results.append(_train_one(p.config, resume=resume, parent=parent_id, out=out, stores=stores))
+                results.append(_train_one(p.config, resume=resume, parent=parent_id, out=out, stores=stores,
+                                          group=p.group))  # fmt: skip
                 continue
             results += _sweep(sweep, p, resume=resume, parent=parent_id, out=out, stores=stores)
     except KeyboardInterrupt:
@@ -153,6 +160,7 @@ def run_experiment(
         if info.is_main and results:
             out("\n" + format_table([result_row(r) for r in results], title=f"experiment {first.name}: "
                                     f"best validation scores ({len(results)} runs)"))  # fmt: skip
+            _report_groups(results, parent, out)
             if parent_id:
                 out(
                     f"MLflow: experiment {first.tracking.experiment or first.name!r}, parent run {parent_id}; "
@@ -161,6 +169,29 @@ def run_experiment(
         parent.end(status)
         ddp.shutdown_distributed()
     return results
+
+
+def _report_groups(results: Sequence[RunResult], parent: Tracker, out: Callable[[str], None]) -> None:
+    """Runs that form groups (the folds of a cross-validation): mean ± sd printed and logged on the parent run."""
+    rows = group_rows(results)
+    if not any(r.n > 1 for r in rows):
+        return
+    on = "held-out folds" if all(r.scored_on == "test" for r in rows) else "validation"
+    out("\n" + format_groups(rows, title=f"mean ± sd over the runs of each group, scored on the {on}"))
+    metrics = {}
+    for row in rows:
+        name = re.sub(r"[^\w./ -]", "_", row.group)
+        for key, value in row.mean.items():
+            metrics[f"{name}/{row.scored_on}_{key}_mean"] = value
+            metrics[f"{name}/{row.scored_on}_{key}_sd"] = row.sd[key]
+    parent.log_metrics(metrics, step=0)
+
+
+def group_rows(results: Sequence[RunResult]) -> list:
+    """The groups of the finished runs (:func:`graphemo.training.report.aggregate`)."""
+    from graphemo.training.report import aggregate
+
+    return aggregate([(r.group or r.name, r.model, r.val, r.test) for r in results if r.status == "FINISHED"])
 
 
 def _sweep(
@@ -198,6 +229,8 @@ def exit_code(results: Sequence[RunResult]) -> int:
     return 0 if all(r.status == "FINISHED" for r in results) else 1
 
 
-def describe(results: Sequence[RunResult]) -> list[dict[str, Any]]:
-    """Plain-data form of the results (for ``--json``)."""
-    return [vars(result_row(r)) | {"test": r.test, "error": r.error} for r in results]
+def describe(results: Sequence[RunResult]) -> dict[str, Any]:
+    """Plain-data form of the results (for ``--json``): every run (its validation row, ``val`` and ``test``
+    metrics, clip metrics included) and every group's mean and sd."""
+    runs = [vars(result_row(r)) | {"group": r.group, "val": r.val, "test": r.test, "error": r.error} for r in results]
+    return {"runs": runs, "groups": [vars(g) for g in group_rows(results)]}

@@ -12,7 +12,6 @@ A run killed at any point resumes with ``resume=True`` from the last finished ep
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import random
 import time
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from graphemo.graphs.normalize import DEGENERATE_EXTENT
 from graphemo.store import PreparedStore
 from graphemo.training import distributed as ddp
 from graphemo.training.checkpoint import LAST, config_digest, load_checkpoint, save_atomic
@@ -32,10 +32,12 @@ from graphemo.training.config import ExperimentConfig, OptimConfig, ScheduleConf
 from graphemo.training.data import TrainingData, build_training_data, make_loader
 from graphemo.training.losses import MultiTaskLoss, balanced_class_weights
 from graphemo.training.metrics import Predictions, evaluate
+from graphemo.training.selection import Selection
 from graphemo.training.tracking import NullTracker, Tracker, git_commit
 
-SUMMARY_METRICS = ("score", "f1", "accuracy", "ccc_valence", "ccc_arousal", "ccc_mean", "clip_uar", "clip_war",
-                   "va2class_f1")  # fmt: skip
+DEGENERATE_WARNING = 0.01  # warn when more than this fraction of training poses has a collapsed scale
+SUMMARY_METRICS = ("score", "f1", "accuracy", "ccc_valence", "ccc_arousal", "ccc_mean", "clip_f1", "clip_uar",
+                   "clip_war", "clip_n", "va2class_f1")  # fmt: skip
 
 
 @dataclass
@@ -55,6 +57,7 @@ class RunResult:
     test: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     run_dir: str | None = None
+    group: str = ""
 
 
 # --- building blocks ---------------------------------------------------------------------------------------
@@ -264,11 +267,6 @@ def _fit_va_to_class(data: TrainingData) -> Any:
     return VAToClass().fit(va[keep], y[keep])
 
 
-def _score_of(metrics: dict) -> float:
-    score = metrics.get("score", float("nan"))
-    return score if math.isfinite(score) else -math.inf
-
-
 def _scalar_metrics(metrics: dict, prefix: str) -> dict[str, float]:
     return {
         f"{prefix}{k}": float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
@@ -363,67 +361,82 @@ def _fit(
     trainer = Trainer(config, data, device, info)
     va_map = _fit_va_to_class(data) if config.task == "va" else None
     result.parameters = count_parameters(trainer.model)
-    start_epoch, best_score, best_epoch, stale, history = 1, -math.inf, 0, 0, []
+    train = config.train
+    history: list[dict[str, float]] = []
     if state is not None:
-        trainer.model.load_state_dict(state["model"])
-        trainer.optimizer.load_state_dict(state["optimizer"])
-        if trainer.scheduler is not None and state.get("scheduler"):
-            trainer.scheduler.load_state_dict(state["scheduler"])
-        if trainer.scaler is not None and state.get("scaler"):
-            trainer.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng_torch"])
-        start_epoch, best_score = state["epoch"] + 1, state["best_score"]
-        best_epoch, stale, history = state["best_epoch"], state["stale_epochs"], list(state["history"])
-        result.seconds = float(state.get("seconds", 0.0))
-        if info.is_main:
-            print(f"resuming {result.name} after epoch {state['epoch']} (best {best_score:.4f} at {best_epoch})")
+        history = _resume(trainer, state, result, info)
     else:
         _log_run_start(tracker, config, data, result)
-
+        if info.is_main and data.degenerate > DEGENERATE_WARNING:
+            print(f"warning: {data.degenerate:.0%} of the training poses reach beyond {DEGENERATE_EXTENT:g} units "
+                  f"with data.features.scale: {config.data.features.scale} (a scale that collapses, e.g. shoulders "
+                  "seen from the side); data.features.scale: body is robust to that")  # fmt: skip
+    selection = Selection.replay(train.select, train.select_metric, train.smooth_epochs,
+                                 train.early_stopping.min_delta, history)  # fmt: skip
     clock = time.perf_counter()
-    for epoch in range(start_epoch, config.train.epochs + 1):
+    for epoch in range(len(history) + 1, train.epochs + 1):
         if state is not None and state.get("finished"):
             break
         t0 = time.perf_counter()
         metrics = trainer.train_epoch(epoch, progress)
         val = evaluate_predictions(trainer, trainer.predict(data.val, progress), va_map)
-        score = _score_of(val)
         if trainer.schedule_unit == "epoch":
             trainer.scheduler.step()
         elif trainer.schedule_unit == "metric":
-            trainer.scheduler.step(score if math.isfinite(score) else -1e9)
+            trainer.scheduler.step(max(selection.value(val), -1e9))
         metrics.update(_scalar_metrics(val, "val/"))
         metrics["epoch_seconds"] = time.perf_counter() - t0
-        improved = score > best_score + config.train.early_stopping.min_delta
-        if improved:
-            best_score, best_epoch, stale = score, epoch, 0
-            if info.is_main:
-                _save_bundle(run_dir / "model" / "bundle.pt", config, trainer, va_map, result, epoch, val)
-        else:
-            stale += 1
+        keep = selection.update(epoch, val)
+        if keep and info.is_main:
+            _save_bundle(run_dir / "model" / "bundle.pt", config, trainer, va_map, result, epoch, val)
         history.append({k: float(v) for k, v in metrics.items()})
         tracker.log_metrics(metrics, step=epoch)
-        patience = config.train.early_stopping.patience
-        stop = bool(patience) and stale >= patience
-        finished = stop or epoch == config.train.epochs
+        patience = train.early_stopping.patience
+        stop = bool(patience) and selection.stale >= patience
         if info.is_main:
-            save_atomic({
-                "format": 1, "epoch": epoch, "finished": finished, "model": trainer.model.state_dict(),
-                "optimizer": trainer.optimizer.state_dict(),
-                "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
-                "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
-                "best_score": best_score, "best_epoch": best_epoch, "stale_epochs": stale, "history": history,
-                "mlflow_run_id": tracker.run_id or None, "rng_torch": torch.get_rng_state(), "config_digest": digest,
-                "seconds": result.seconds + time.perf_counter() - clock,
-            }, run_dir / LAST)  # fmt: skip
-            _print_epoch(epoch, config.train.epochs, metrics, improved)
+            seconds = result.seconds + time.perf_counter() - clock
+            _checkpoint(run_dir / LAST, trainer, selection, history, digest, tracker,
+                        finished=stop or epoch == train.epochs, seconds=seconds)  # fmt: skip
+            _print_epoch(epoch, train.epochs, metrics, keep)
         if stop:
             if info.is_main:
-                print(f"early stop: no improvement for {patience} epochs (best {best_score:.4f} at epoch {best_epoch})")
+                print(f"early stop: no improvement for {patience} epochs "
+                      f"(best {selection.best:.4f}, kept epoch {selection.best_epoch})")  # fmt: skip
             break
     ddp.barrier(info)
-    result.best_epoch, result.epochs = best_epoch, len(history)
-    _finish(config, trainer, data, tracker, va_map, result, run_dir, best_epoch, info)
+    result.best_epoch, result.epochs = selection.best_epoch, len(history)
+    _finish(config, trainer, data, tracker, va_map, result, run_dir, selection.best_epoch, info)
+
+
+def _resume(trainer: Trainer, state: dict, result: RunResult, info: ddp.DistInfo) -> list[dict[str, float]]:
+    """Load a checkpoint into ``trainer``; returns the metrics of the epochs it had done."""
+    trainer.model.load_state_dict(state["model"])
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    if trainer.scheduler is not None and state.get("scheduler"):
+        trainer.scheduler.load_state_dict(state["scheduler"])
+    if trainer.scaler is not None and state.get("scaler"):
+        trainer.scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["rng_torch"])
+    result.seconds = float(state.get("seconds", 0.0))
+    if info.is_main:
+        print(f"resuming {result.name} after epoch {state['epoch']} (kept epoch {state['best_epoch']})")
+    return list(state["history"])
+
+
+def _checkpoint(
+    path: Path, trainer: Trainer, selection: Selection, history: list, digest: str, tracker: Tracker, *,
+    finished: bool, seconds: float,
+) -> None:  # fmt: skip
+    """Write the resumable state after an epoch, atomically (plain tensors and containers: ``weights_only``)."""
+    save_atomic({
+        "format": 1, "epoch": len(history), "finished": finished, "model": trainer.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
+        "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
+        "best_score": selection.best, "best_epoch": selection.best_epoch, "stale_epochs": selection.stale,
+        "history": history, "mlflow_run_id": tracker.run_id or None, "rng_torch": torch.get_rng_state(),
+        "config_digest": digest, "seconds": seconds,
+    }, path)  # fmt: skip
 
 
 def _print_epoch(epoch: int, epochs: int, metrics: dict[str, float], improved: bool) -> None:
@@ -496,7 +509,8 @@ def _finish(
     progress = config.train.progress and info.is_main
     val_pred = trainer.predict(data.val, progress)
     val = evaluate_predictions(trainer, val_pred, va_map)
-    test = evaluate_predictions(trainer, trainer.predict(data.test, progress), va_map) if data.test else {}
+    test_pred = trainer.predict(data.test, progress) if data.test else None
+    test = evaluate_predictions(trainer, test_pred, va_map) if test_pred is not None else {}
     result.val = {k: float(val[k]) for k in SUMMARY_METRICS if k in val}
     result.test = {k: float(test[k]) for k in SUMMARY_METRICS if k in test}
     if not info.is_main:
@@ -505,18 +519,45 @@ def _finish(
                          "best/epoch": best_epoch, "epochs": result.epochs}, step=max(best_epoch, 1))  # fmt: skip
     from graphemo.training import plots
 
-    for name, metrics in (("val", val), ("test", test)):
+    for name, metrics, pred in (("val", val, val_pred), ("test", test, test_pred)):
         if "confusion" in metrics:
             tracker.log_figure(plots.confusion_figure(metrics["confusion"], data.class_names,
                                                       f"{result.name}: {name} confusion"),
                                f"plots/{name}_confusion.png")  # fmt: skip
             tracker.log_text(per_class_table(metrics), f"metrics/{name}_per_class.csv")
+        if "clip_confusion" in metrics:
+            tracker.log_figure(plots.confusion_figure(metrics["clip_confusion"], data.class_names,
+                                                      f"{result.name}: {name} clips"),
+                               f"plots/{name}_clip_confusion.png")  # fmt: skip
+            tracker.log_text(clip_table(pred, data), f"metrics/{name}_clips.csv")
     if val_pred.va_pred is not None:
         ccc = (val.get("ccc_valence", float("nan")), val.get("ccc_arousal", float("nan")))
         tracker.log_figure(plots.va_scatter_figure(val_pred.va, val_pred.va_pred, ccc), "plots/val_va_scatter.png")
     tracker.log_json({"val": val, "test": test}, "metrics/final.json")
     if config.tracking.log_checkpoint and bundle_path.exists():
         tracker.log_artifact(bundle_path.parent, "model")
+
+
+def clip_table(pred: Predictions, data: TrainingData) -> str:
+    """One CSV row per video: id, attributes, frames predicted, true and predicted class, mean probabilities."""
+    import csv
+    import io
+
+    from graphemo.training.metrics import clip_probabilities
+
+    videos, y_true, probs = clip_probabilities(pred, data.clip_labels())
+    records = [data.store.videos[int(v)] for v in videos]
+    attributes = sorted({k for r in records for k in r.attributes})
+    frames = np.bincount(np.searchsorted(videos, pred.video), minlength=len(videos))
+    names = data.class_names
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["video", *attributes, "frames", "true", "predicted", *(f"p_{n}" for n in names)])
+    for record, n, truth, p in zip(records, frames, y_true, probs, strict=True):
+        own = [record.attributes.get(a, "") for a in attributes]
+        truth_name = names[truth] if truth >= 0 else ""
+        writer.writerow([record.video_id, *own, int(n), truth_name, names[int(p.argmax())], *(f"{x:.4f}" for x in p)])
+    return out.getvalue()
 
 
 def per_class_table(metrics: dict) -> str:

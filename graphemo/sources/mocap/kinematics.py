@@ -21,6 +21,7 @@ from scipy.spatial.transform import Rotation
 from graphemo.sources.mocap.bvh import BVHClip, Skeleton
 
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "dm": 0.1}
+HUMAN_SIZE = 1.5  # metres: wrist to wrist, or head joint to ankle, of an adult
 _AXIS = {"x": 0, "y": 1, "z": 2}
 
 
@@ -65,29 +66,42 @@ def forward_kinematics(clip: BVHClip) -> np.ndarray:
     return positions
 
 
-def skeleton_size(skeleton: Skeleton) -> float:
-    """The longest path between two joints along the bones (the tree's diameter, weighted by bone length), in
-    the file's unit: about the body's height (head to toe, or hand to hand in a T-pose) for a human rig."""
+def skeleton_size(skeleton: Skeleton, joints: np.ndarray | None = None) -> float:
+    """The longest path along the bones between two of ``joints`` (default: every joint), in the file's unit.
+
+    For a human rig's BODY_25 joints that is wrist to wrist through the shoulders, or head to ankle: about 0.9
+    of the body's height. Bones above the joints (a root's offset that places the body in the room) do not count.
+    """
     lengths = np.linalg.norm(skeleton.offsets, axis=1)
-    n = len(lengths)
-    children: list[list[int]] = [[] for _ in range(n)]
-    for j, p in enumerate(skeleton.parents):
-        if p >= 0:
-            children[int(p)].append(j)
-    depth = np.zeros(n)  # longest path down from each joint
+    parents = skeleton.parents
+    depth = np.zeros(len(lengths))
+    for j, p in enumerate(parents):  # parents come first
+        depth[j] = depth[p] + lengths[j] if p >= 0 else 0.0
+    chosen = np.unique(np.asarray(joints)[np.asarray(joints) >= 0]) if joints is not None else np.arange(len(lengths))
+
+    def ancestors(j: int) -> list[int]:
+        out = [j]
+        while parents[out[-1]] >= 0:
+            out.append(int(parents[out[-1]]))
+        return out
+
+    chains = {int(j): ancestors(int(j)) for j in chosen}
     best = 0.0
-    for j in reversed(range(n)):  # children come after their parents
-        down = sorted((depth[c] + lengths[c] for c in children[j]), reverse=True)
-        depth[j] = down[0] if down else 0.0
-        best = max(best, sum(down[:2]))
+    for i, a in enumerate(chosen):
+        above_a = set(chains[int(a)])
+        for b in chosen[i + 1 :]:
+            common = next((c for c in chains[int(b)] if c in above_a), None)
+            if common is not None:
+                best = max(best, depth[a] + depth[b] - 2 * depth[common])
     return float(best)
 
 
-def unit_scale(skeleton: Skeleton, unit: str = "auto") -> tuple[float, str]:
+def unit_scale(skeleton: Skeleton, unit: str = "auto", joints: np.ndarray | None = None) -> tuple[float, str]:
     """Metres per file unit, and the unit's name.
 
-    ``unit="auto"`` reads it from the skeleton's size (:func:`skeleton_size`, a human being 1.2-2.2 m): metres,
-    decimetres, centimetres, millimetres or inches, whichever makes the size most human.
+    ``unit="auto"`` reads it from the size of the body (:func:`skeleton_size` over ``joints``, the rig's BODY_25
+    joints; a human's is 1.0-2.2 m): metres, decimetres, centimetres, millimetres or inches, whichever makes it
+    most human.
 
     Raises:
         ValueError: an unknown unit name, or (auto) a skeleton no unit makes human-sized.
@@ -96,11 +110,11 @@ def unit_scale(skeleton: Skeleton, unit: str = "auto") -> tuple[float, str]:
         if unit not in UNITS:
             raise ValueError(f"unit must be auto or one of {', '.join(UNITS)}, got {unit!r}")
         return UNITS[unit], unit
-    size = skeleton_size(skeleton)
-    candidates = [(abs(np.log(size * scale / 1.7)), name) for name, scale in UNITS.items() if size > 0]
+    size = skeleton_size(skeleton, joints)
+    candidates = [(abs(np.log(size * scale / HUMAN_SIZE)), name) for name, scale in UNITS.items() if size > 0]
     error, name = min(candidates, default=(np.inf, ""))
-    if error > np.log(2.0):  # more than a factor 2 from 1.7 m in every unit
-        raise ValueError(f"cannot tell the unit: the skeleton spans {size:.3g} units, human-sized in none of "
+    if error > np.log(1.8):  # more than a factor 1.8 from a human in every unit
+        raise ValueError(f"cannot tell the unit: the body spans {size:.3g} units, human-sized in none of "
                          f"{', '.join(UNITS)}; give the unit")  # fmt: skip
     return UNITS[name], name
 
