@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -126,6 +127,35 @@ runs:
     assert main(["compare", "tiny", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]) == 0
     table = capsys.readouterr().out
     assert "3 runs" in table and all(name in table for name in ("gcn", "stgcn", "resnet18"))
+
+
+def test_cross_validation_runs_every_fold_and_reports_mean_and_sd(tmp_path, synth_root, capsys):
+    body = "cv: {folds: 2, group_by: video, val_ratio: 0.0}"
+    path = write_experiment(tmp_path, synth_root, body, train={"epochs": 2, "select": "last"})
+    results = run_experiment(path)
+    assert [(r.name, r.group, r.status) for r in results] == [("mlp fold=1", "mlp", "FINISHED"),
+                                                             ("mlp fold=2", "mlp", "FINISHED")]  # fmt: skip
+    assert all(r.best_epoch == 2 for r in results)  # select: last
+    assert all("clip_f1" in r.test and r.test["clip_n"] >= 1 for r in results)
+    out = capsys.readouterr().out
+    assert "mean ± sd over the runs of each group, scored on the held-out folds" in out
+    client = client_for(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    children, (parent,) = child_runs(client, "tiny")
+    expected = np.mean([r.test["clip_f1"] for r in results])
+    assert parent.data.metrics["mlp/test_clip_f1_mean"] == pytest.approx(expected)
+    assert "mlp/test_clip_f1_sd" in parent.data.metrics
+    tested = [int(c.data.tags["split.test_videos"]) for c in children]
+    assert sum(tested) == 8  # every video held out once
+    artifacts = artifact_paths(client, children[0].info.run_id)
+    assert {"metrics/test_clips.csv", "plots/test_clip_confusion.png"} <= artifacts
+    clips = client.download_artifacts(children[0].info.run_id, "metrics/test_clips.csv", str(tmp_path))
+    header = Path(clips).read_text().splitlines()[0].split(",")
+    assert header[:4] == ["video", "frames", "true", "predicted"] and header[4].startswith("p_")
+    json_path = tmp_path / "results.json"
+    assert main(["run", str(path), "--json", str(json_path)]) == 0
+    report = json.loads(json_path.read_text())
+    assert report["groups"][0]["group"] == "mlp" and report["groups"][0]["n"] == 2
+    assert "clip_f1" in report["runs"][0]["test"] and "clip_f1" in report["groups"][0]["mean"]
 
 
 def test_a_failing_run_is_recorded_and_the_others_still_run(tmp_path, synth_root):

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"refused: {clip.problem}", file=sys.stderr)
     print(f"{len(clips) - len(refused)} clip(s) x {len(spec.azimuths)} camera(s) = {videos} videos, {frames:,} frames "
           f"in {seconds:.1f} s ({frames / max(seconds, 1e-9):,.0f} frames/s) -> {root}")  # fmt: skip
+    from graphemo.sources.mocap.importer import declared_classes
+
+    classes = declared_classes([c for c in clips if not c.problem], spec)
     print(f"next: graphemo prepare {root} --out STORE --labels-csv {root.parent / 'labels.csv'} --layout body25"
-          + (f" --fps {spec.fps:g}" if spec.fps else ""))
+          + (f" --fps {spec.fps:g}" if spec.fps else "") + (f" --classes {' '.join(classes)}" if classes else ""))
     return 1 if refused and len(refused) == len(clips) else 0

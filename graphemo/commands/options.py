@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import re
 import sys
+import types
 import typing
 from collections.abc import Iterable
 from typing import Any
@@ -49,8 +50,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: Iter
         if name in skip:
             continue
         hint = hints[name]
-        args = typing.get_args(hint)
-        inner = next((a for a in args if a is not type(None)), hint) if typing.get_origin(hint) else hint
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        inner = next(a for a in typing.get_args(hint) if a is not type(None)) if union else hint
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         flag = "--" + name.replace("_", "-")
         text = helps.get(name, "") + (f" (default: {default})" if default not in (None, "") else "")

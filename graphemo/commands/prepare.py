@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(_label_flag(key), dest=f"label_{key}", default=f.default, type=source.hints[name],
                                 help=f"{source.name} {name} (default {f.default})")  # fmt: skip
     parser.add_argument("--keep-other", action="store_true", help="keep ABAW's 'Other' as an 8th class")
+    parser.add_argument("--classes", nargs="+", metavar="NAME",
+                        help="declare the classes and their order (default: from the labels)")  # fmt: skip
     parser.add_argument("--layout", default="auto", help="skeleton layout, e.g. body25, wholebody (default: auto)")
     parser.add_argument("--max-people", type=int, default=1, help="person slots per frame (default 1)")
     parser.add_argument("--fps", type=float, help="frame rate of the videos (OpenPose does not record it)")
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     given = {k[len("label_") :]: v for k, v in vars(args).items() if k.startswith("label_")}
     try:
-        labels = LabelSpec(**given, keep_other=args.keep_other)
+        labels = LabelSpec(**given, keep_other=args.keep_other, classes=args.classes)
         options = PrepareOptions(layout=args.layout, max_people=args.max_people, fps=args.fps)
     except SpecError as err:
         flag = _label_flag(err.path[-1]) if err.path else ""

@@ -63,8 +63,11 @@ class Augment:
         mirror: probability of a left-right mirror.
         rotate: maximum rotation in degrees (uniform in ``[-rotate, rotate]``).
         scale: maximum relative scale change (uniform in ``[1 - scale, 1 + scale]``).
-        jitter: std of per-joint Gaussian noise, in shoulder widths.
+        jitter: std of per-joint Gaussian noise, in scale units.
         joint_dropout: probability that a joint is hidden.
+        speed: windows only: maximum relative change of the motion's speed (the window's frames are read
+            ``1 / f`` as far apart, ``f`` uniform in ``[1 / (1 + speed), 1 + speed]``: faster or slower motion).
+        time_shift: windows only: the window moves by up to this many frames from its anchor (a random crop).
     """
 
     SECTION: ClassVar[str] = "data.augment"
@@ -75,6 +78,8 @@ class Augment:
     scale: float = option(0.1, min=0.0, max=0.9)
     jitter: float = option(0.01, min=0.0, max=1.0)
     joint_dropout: float = option(0.05, min=0.0, max=0.9)
+    speed: float = option(0.0, min=0.0, max=2.0)
+    time_shift: int = option(0, min=0, max=10_000)
 
     def __post_init__(self) -> None:
         check_spec(self)
@@ -94,3 +99,12 @@ class Augment:
         if self.joint_dropout:
             pose = drop_joints(pose, self.joint_dropout, rng)
         return pose
+
+    def window_offsets(self, offsets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A window's ``(T,)`` frame offsets from its anchor, shifted and stretched as ``time_shift`` and ``speed``
+        say (nearest frames: no joint is interpolated); unchanged when both are 0."""
+        if not self.enabled or not (self.speed or self.time_shift):
+            return offsets
+        factor = rng.uniform(1.0 / (1.0 + self.speed), 1.0 + self.speed) if self.speed else 1.0
+        shift = int(rng.integers(-self.time_shift, self.time_shift + 1)) if self.time_shift else 0
+        return np.round(offsets * factor).astype(np.int64) + shift

@@ -9,6 +9,7 @@ a seeded, label-stratified split.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -177,7 +178,9 @@ def cv_split(store: PreparedStore, spec: CVSpec) -> dict[str, np.ndarray]:
                          f"the store has {len(names)}")  # fmt: skip
     labels = dominant_labels(store)[usable]
     splitter = StratifiedGroupKFold(n_splits=spec.folds, shuffle=True, random_state=spec.seed)
-    folds = list(splitter.split(usable, labels, group_index))
+    with warnings.catch_warnings():  # a class in fewer groups than folds: stratified as far as it goes
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = list(splitter.split(usable, labels, group_index))
     rest, test = folds[spec.fold - 1]
     val = np.zeros(0, dtype=np.int64)
     if spec.val_ratio > 0:

@@ -98,15 +98,17 @@ class SkeletonWindows(AnchoredDataset):
                              f"{self.store.keypoints.shape[1]} person slot(s)")  # fmt: skip
         self.offsets = self.window_spec.offsets
 
-    def window(self, frame: int, video: int) -> np.ndarray:
+    def window(self, frame: int, video: int, offsets: np.ndarray | None = None) -> np.ndarray:
         """Raw keypoints ``(T, M, V, 3)`` of the window anchored at global ``frame`` of ``video``."""
         record = self.store.videos[video]
         video_keypoints = self.store.keypoints[record.frames, : self.window_spec.persons]
-        return self._select(window_keypoints(video_keypoints, frame - record.start, self.offsets))
+        offsets = self.offsets if offsets is None else offsets
+        return self._select(window_keypoints(video_keypoints, frame - record.start, offsets))
 
     def get(self, idx: int) -> StackedData:
         frame, video = int(self.anchors[idx]), int(self.anchor_videos[idx])
-        x = window_input(self.window(frame, video), self.layout, self.features, self._transform())
+        offsets = self.augment.window_offsets(self.offsets, self._rng()) if self.augment else self.offsets
+        x = window_input(self.window(frame, video, offsets), self.layout, self.features, self._transform())
         return StackedData(x=torch.from_numpy(x), num_nodes=1, **self._targets(idx))
 
 

@@ -20,6 +20,7 @@ class Row:
     ccc_valence: float = math.nan
     ccc_arousal: float = math.nan
     score: float = math.nan
+    clip_f1: float = math.nan
     best_epoch: int = 0
     epochs: int = 0
     seconds: float = math.nan
@@ -42,11 +43,15 @@ def _params(n: int) -> str:
 
 
 def format_table(rows: Sequence[Row], title: str = "") -> str:
-    """A fixed-width table: run, model, task, val F1, CCC-V, CCC-A, score, best epoch / epochs, params, time."""
-    header = ("run", "model", "task", "val F1", "CCC-V", "CCC-A", "score", "epochs", "params", "time", "status")
+    """A fixed-width table: run, model, task, val F1, (clip F1,) CCC-V, CCC-A, score, kept epoch / epochs, params,
+    time; the clip F1 column when a run has one."""
+    clips = any(not math.isnan(r.clip_f1) for r in rows)
+    header = ("run", "model", "task", "val F1", *(("clip F1",) if clips else ()), "CCC-V", "CCC-A", "score",
+              "epochs", "params", "time", "status")  # fmt: skip
     body = [
-        (r.run, r.model, r.task, _number(r.f1), _number(r.ccc_valence), _number(r.ccc_arousal), _number(r.score),
-         f"{r.best_epoch}/{r.epochs}", _params(r.parameters), _duration(r.seconds), r.status)
+        (r.run, r.model, r.task, _number(r.f1), *((_number(r.clip_f1),) if clips else ()), _number(r.ccc_valence),
+         _number(r.ccc_arousal), _number(r.score), f"{r.best_epoch}/{r.epochs}", _params(r.parameters),
+         _duration(r.seconds), r.status)
         for r in rows
     ]  # fmt: skip
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body, strict=True)]
@@ -84,7 +89,8 @@ def rows_from_mlflow(experiment: str, tracking_uri: str | None = None, *, includ
             status=run.info.status, f1=metrics.get("best/f1", metrics.get("best/va2class_f1", math.nan)),
             ccc_valence=metrics.get("best/ccc_valence", math.nan),
             ccc_arousal=metrics.get("best/ccc_arousal", math.nan),
-            score=metrics.get("best/score", math.nan), best_epoch=int(metrics.get("best/epoch", 0)),
+            score=metrics.get("best/score", math.nan), clip_f1=metrics.get("best/clip_f1", math.nan),
+            best_epoch=int(metrics.get("best/epoch", 0)),
             epochs=int(metrics.get("epochs", 0)), seconds=(end - run.info.start_time) / 1000,
             parameters=int(float(run.data.params.get("model.parameters", 0))), run_id=run.info.run_id,
         ))  # fmt: skip

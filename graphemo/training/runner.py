@@ -30,8 +30,8 @@ def result_row(result: RunResult) -> Row:
     return Row(run=result.name, model=result.model, task=result.task, status=result.status,
                f1=val.get("f1", val.get("va2class_f1", math.nan)), ccc_valence=val.get("ccc_valence", math.nan),
                ccc_arousal=val.get("ccc_arousal", math.nan), score=val.get("score", math.nan),
-               best_epoch=result.best_epoch, epochs=result.epochs, seconds=result.seconds,
-               parameters=result.parameters, run_id=result.run_id or "")  # fmt: skip
+               clip_f1=val.get("clip_f1", math.nan), best_epoch=result.best_epoch, epochs=result.epochs,
+               seconds=result.seconds, parameters=result.parameters, run_id=result.run_id or "")  # fmt: skip
 
 
 def _parent_tracker(config: ExperimentConfig, label: str, resume: bool) -> Tracker:

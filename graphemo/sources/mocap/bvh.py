@@ -219,13 +219,15 @@ class _Hierarchy:
         if not token.isdigit() or not 0 <= int(token) <= 6:
             self.pos -= 1
             raise self.fail(f"expected a channel count 0..6, found {token!r}")
-        names = tuple(self.next("a channel name").lower() for _ in range(int(token)))
-        for channel in names:
-            if channel not in CHANNEL_NAMES:
-                raise self.fail(f"unknown channel {channel!r} (known: Xposition ... Zrotation)")
-        if len(set(names)) != len(names):
-            raise self.fail(f"a channel is listed twice: {names}")
-        return names
+        names: list[str] = []
+        for _ in range(int(token)):
+            channel = self.next("a channel name").lower()
+            if channel not in CHANNEL_NAMES or channel in names:
+                self.pos -= 1
+                why = "is listed twice" if channel in names else "is unknown (known: Xposition ... Zrotation)"
+                raise self.fail(f"channel {channel!r} {why}")
+            names.append(channel)
+        return tuple(names)
 
 
 _FRAMES = re.compile(r"^\s*Frames\s*:\s*(\S+)\s*$", re.IGNORECASE)

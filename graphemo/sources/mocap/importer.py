@@ -226,6 +226,23 @@ def fingerprint(spec: MocapSpec) -> str:
     return h.hexdigest()
 
 
+def declared_classes(clips: list[ClipVideos], spec: MocapSpec) -> list[str] | None:
+    """The classes to declare for the labels of ``clips``: None when every label is an emotion (graphemo then
+    uses its emotion names and order), else the label values, sorted (so that a style named like an emotion,
+    ``calm``, is a class of its own and not an error)."""
+    from graphemo.labels import emotion_index
+
+    if not spec.label:
+        return None
+    values = sorted({c.fields[spec.label] for c in clips if c.fields.get(spec.label)})
+    try:
+        for value in values:
+            emotion_index(value)
+    except KeyError:
+        return values
+    return None
+
+
 def write_labels(path: Path, clips: list[ClipVideos], spec: MocapSpec) -> None:
     """``labels.csv``: one row per video: ``video``, ``label`` (the label field, or empty), ``clip``, ``camera``
     (the azimuth) and every field of the pattern."""
@@ -268,7 +285,8 @@ def import_to_store(
     write_labels(labels_csv, usable, spec)
     videos = [StoreVideo(vid, kp, source=c.source, fps=c.fps) for c in usable for vid, (_, kp) in c.cameras.items()]
     problems = [c.problem for c in clips if c.problem]
-    result = write_store(store, videos, layout=LAYOUT, labels=LabelSpec(csv=str(labels_csv)), fingerprint=digest,
+    labels = LabelSpec(csv=str(labels_csv), classes=declared_classes(usable, spec))
+    result = write_store(store, videos, layout=LAYOUT, labels=labels, fingerprint=digest,
                          options={"mocap": asdict(spec)}, extra_problems=problems)  # fmt: skip
     frames = sum(len(v.keypoints) for v in videos)
     log(f"data: imported {len(usable)} BVH clip(s) x {len(spec.azimuths)} camera(s) = {len(videos)} videos, "
