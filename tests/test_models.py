@@ -60,6 +60,8 @@ def make_inputs(kind, layout_name: str, n: int, channels: int = 3, frames: int =
 
 def check_outputs(out: dict[str, torch.Tensor], task: str, n: int, num_classes: int) -> None:
     expected = {"expr": ["expr"], "va": ["va"], "both": ["expr", "va"]}[task]
+    for member in out.pop("aux", []):  # a late-fusion ensemble's streams, in training: each a full output
+        check_outputs(member, task, n, num_classes)
     assert sorted(out) == expected
     if "expr" in out:
         assert out["expr"].shape == (n, num_classes)

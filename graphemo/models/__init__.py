@@ -4,7 +4,17 @@ Build one from its name and options (``build_model("stgcn", layout=..., in_chann
 every model returns ``{"expr": (N, num_classes) logits, "va": (N, 2) in [-1, 1]}`` (the keys its task needs).
 """
 
-from graphemo.models import cnn, gnn, mlp, stgcn, transformer  # noqa: F401  (importing registers the models)
+from graphemo.models import (  # noqa: F401  (importing registers the models)
+    cnn,
+    ctrgcn,
+    ensemble,
+    gnn,
+    kinematic,
+    mlp,
+    stgcn,
+    stgcnpp,
+    transformer,
+)
 from graphemo.models.heads import TaskHeads, validate_task
 from graphemo.models.registry import (
     build_model,

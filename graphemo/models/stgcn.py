@@ -23,6 +23,7 @@ from graphemo.graphs.windows import WINDOW
 from graphemo.models.adjacency import partitioned_adjacency
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
+from graphemo.models.streams import MovementStreams
 from graphemo.skeleton import Layout
 
 PAPER_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
@@ -194,11 +195,13 @@ class STGCN(nn.Module):
         dropout: float = 0.1,
         head_dropout: float = 0.0,
         aggregation: str = "auto",
+        streams: Sequence[str] = ("joint",),
     ) -> None:
         """``channels``: one entry per block; a block that widens the channels (after the first) has temporal
         stride 2, as in the paper, whose ten blocks are :data:`PAPER_CHANNELS`. ``aggregation``: how the adjacency
         is applied, ``"sparse"`` (gather the neighbours), ``"dense"`` (matrix product) or ``"auto"``
-        (:func:`prefer_sparse`: sparse on every spatial-partition skeleton); the same function either way."""
+        (:func:`prefer_sparse`: sparse on every spatial-partition skeleton); the same function either way.
+        ``streams``: the movement streams fed in (:mod:`graphemo.models.streams`; default the joints)."""
         super().__init__()
         if not channels or min(channels) < 1:
             raise ValueError(f"channels must list one positive width per block, got {list(channels)}")
@@ -208,6 +211,8 @@ class STGCN(nn.Module):
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         sparse = None if aggregation == "auto" else aggregation == "sparse"
         adjacency = partitioned_adjacency(layout, partition)
+        self.streams = MovementStreams(layout, in_channels, streams)
+        in_channels = self.streams.out_channels
         self.data_bn = nn.BatchNorm1d(in_channels * layout.num_joints)
         blocks, width = [], in_channels
         for i, out in enumerate(channels):
@@ -222,6 +227,7 @@ class STGCN(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """``x`` (N, C, T, V, M) -> heads on features averaged over frames, joints and persons."""
+        x = self.streams(x)
         n, c, t, v, m = x.shape
         x = self.data_bn(x.permute(0, 4, 2, 3, 1).reshape(n * m * t, v * c))  # per joint-and-channel BN
         x = x.view(n * m, t, v, c).permute(0, 3, 1, 2)  # (N*M, C, T, V), channels-last memory

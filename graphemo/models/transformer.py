@@ -8,12 +8,15 @@ encoder / STTFormer), so attention costs ``T*V^2 + V*T^2`` rather than ``(T*V)^2
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
 from graphemo.graphs.windows import WINDOW
 from graphemo.models.heads import TaskHeads
 from graphemo.models.registry import register_model
+from graphemo.models.streams import MovementStreams
 from graphemo.skeleton import Layout
 
 
@@ -58,13 +61,16 @@ class SkeletonTransformer(nn.Module):
         patch_frames: int = 4,
         max_frames: int = 256,
         dropout: float = 0.1,
+        streams: Sequence[str] = ("joint",),
     ) -> None:
+        """``streams``: the movement streams fed in (:mod:`graphemo.models.streams`; default the joints)."""
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be divisible by heads ({heads})")
         self.patch_frames = patch_frames
         self.max_frames = max_frames
-        self.embed = nn.Conv2d(in_channels, dim, (patch_frames, 1), (patch_frames, 1))
+        self.streams = MovementStreams(layout, in_channels, streams)
+        self.embed = nn.Conv2d(self.streams.out_channels, dim, (patch_frames, 1), (patch_frames, 1))
         self.joint_position = nn.Parameter(torch.zeros(1, 1, layout.num_joints, dim))
         self.time_position = nn.Parameter(torch.zeros(1, max_frames // patch_frames, 1, dim))
         nn.init.trunc_normal_(self.joint_position, std=0.02)
@@ -75,6 +81,7 @@ class SkeletonTransformer(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """``x`` (N, C, T, V, M), ``patch_frames <= T <= max_frames`` (trailing ``T % patch_frames`` frames dropped)."""
+        x = self.streams(x)
         n, c, t, v, m = x.shape
         if not self.patch_frames <= t <= self.max_frames:
             raise ValueError(f"window of {t} frames: need {self.patch_frames} <= T <= max_frames={self.max_frames}")

@@ -99,6 +99,18 @@ class Layout:
         adj = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(v, v))
         return shortest_path(adj, directed=False, unweighted=True)
 
+    def parents(self) -> np.ndarray:
+        """``(V,)`` int64: each joint's neighbour one hop closer to the centre (the neck), the end of its bone; the
+        centre (and a joint not connected to it) is its own parent. The tree of bone vectors of movement
+        streams."""
+        hops = self.hop_distance()[:, self.center] if self.center >= 0 else np.zeros(self.num_joints)
+        out = np.arange(self.num_joints, dtype=np.int64)
+        for a, b in self.edge_array():
+            for child, parent in ((a, b), (b, a)):
+                if out[child] == child and hops[parent] == hops[child] - 1:
+                    out[child] = parent
+        return out
+
     def part_slice(self, part: str) -> slice:
         """Joint slice of a part (``body``, ``face``, ``hand_left``, ``hand_right``)."""
         if part not in self.parts:

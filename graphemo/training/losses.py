@@ -68,6 +68,15 @@ class MultiTaskLoss(nn.Module):
         self.register_buffer("class_weights", class_weights if class_weights is not None else None)
 
     def forward(self, outputs: dict[str, Tensor], y: Tensor, va: Tensor) -> dict[str, Tensor]:
+        """The loss parts of one batch; a model's ``aux`` outputs (the streams of a late-fusion ensemble) are each
+        scored alone and averaged instead of scoring the fused outputs."""
+        members = outputs.get("aux")
+        if members:
+            scored = [self._parts(member, y, va) for member in members]
+            return {key: torch.stack([s[key] for s in scored]).mean() for key in scored[0]}
+        return self._parts(outputs, y, va)
+
+    def _parts(self, outputs: dict[str, Tensor], y: Tensor, va: Tensor) -> dict[str, Tensor]:
         parts: dict[str, Tensor] = {}
         total = None
         if "expr" in outputs and (y >= 0).any():

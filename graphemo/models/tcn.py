@@ -1,0 +1,65 @@
+"""The multi-scale temporal convolution of ST-GCN++ and CTR-GCN (PYSKL's ``mstcn``), one home for both.
+
+``(N, C_in, T, V) -> (N, C_out, T / stride, V)``. Parallel branches, each a 1x1 convolution to ``C_out / B``
+channels then: a ``kernel x 1`` temporal convolution at one of ``dilations`` (so the receptive field grows without
+a wide kernel), a ``3 x 1`` max-pool, or nothing (a 1x1 branch); the branches are concatenated, normalised and
+(``transform``) mixed by a 1x1 convolution, as PYSKL does. Cheaper than ST-GCN's single ``9 x 1`` convolution on
+every channel at the same width, with a longer reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+def _branch_widths(out_channels: int, branches: int) -> list[int]:
+    base = out_channels // branches
+    return [out_channels - base * (branches - 1)] + [base] * (branches - 1)
+
+
+class MultiScaleTCN(nn.Module):
+    """Multi-scale temporal convolution (see the module docstring).
+
+    Args:
+        in_channels, out_channels: ``C_in``, ``C_out``.
+        stride: temporal stride (2 halves ``T``).
+        kernel: the dilated branches' temporal kernel.
+        dilations: one dilated branch per entry.
+        transform: mix the concatenated branches with BN-ReLU-1x1 before the last BN (ST-GCN++), or not (CTR-GCN).
+        dropout: after the last BN.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, *, stride: int = 1, kernel: int = 3,
+        dilations: Sequence[int] = (1, 2, 3, 4), transform: bool = True, dropout: float = 0.0,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        widths = _branch_widths(out_channels, len(dilations) + 2)
+        branches: list[nn.Module] = []
+        for width, dilation in zip(widths, dilations, strict=False):
+            pad = (kernel - 1) * dilation // 2
+            branches.append(nn.Sequential(
+                nn.Conv2d(in_channels, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, (kernel, 1), (stride, 1), (pad, 0), (dilation, 1)),
+                nn.BatchNorm2d(width),
+            ))  # fmt: skip
+        pool, plain = widths[len(dilations)], widths[len(dilations) + 1]
+        branches.append(nn.Sequential(
+            nn.Conv2d(in_channels, pool, 1), nn.BatchNorm2d(pool), nn.ReLU(inplace=True),
+            nn.MaxPool2d((3, 1), (stride, 1), (1, 0)), nn.BatchNorm2d(pool),
+        ))  # fmt: skip
+        branches.append(nn.Sequential(nn.Conv2d(in_channels, plain, 1, (stride, 1)), nn.BatchNorm2d(plain)))
+        self.branches = nn.ModuleList(branches)
+        self.transform = (
+            nn.Sequential(nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True), nn.Conv2d(out_channels, out_channels, 1))
+            if transform else nn.Identity()
+        )  # fmt: skip
+        self.bn = nn.BatchNorm2d(out_channels) if transform else nn.Identity()
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = torch.cat([branch(x) for branch in self.branches], dim=1)
+        return self.drop(self.bn(self.transform(y)))
