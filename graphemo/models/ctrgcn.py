@@ -25,7 +25,7 @@ from graphemo.graphs.windows import WINDOW
 from graphemo.models.adjacency import partitioned_adjacency
 from graphemo.models.registry import register_model
 from graphemo.models.tcn import MultiScaleTCN
-from graphemo.models.trunk import SkeletonTrunk, residual_path
+from graphemo.models.trunk import GraphTemporalBlock, SkeletonTrunk, residual_path
 from graphemo.skeleton import Layout
 
 
@@ -57,22 +57,6 @@ class ChannelTopologyConv(nn.Module):
         return torch.relu(self.bn(y) + self.down(x))
 
 
-class CTRGCNBlock(nn.Module):
-    """Channel-wise topology unit -> multi-scale TCN (kernel 5, dilations 1, 2) -> + residual -> ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, adjacency: Tensor, *, stride: int, residual: bool,
-                 dropout: float) -> None:  # fmt: skip
-        super().__init__()
-        self.gcn = ChannelTopologyConv(in_channels, out_channels, adjacency)
-        self.tcn = MultiScaleTCN(out_channels, out_channels, stride=stride, kernel=5, dilations=(1, 2),
-                                 transform=False, dropout=dropout)  # fmt: skip
-        self.residual = residual_path(in_channels, out_channels, stride, residual)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.tcn(self.gcn(x))
-        return torch.relu(y + self.residual(x) if self.residual is not None else y)
-
-
 @register_model("ctrgcn")
 class CTRGCN(SkeletonTrunk):
     """CTR-GCN on (N, C, T, V, M) windows: per-sample, per-channel refined topologies, multi-scale TCNs."""
@@ -96,7 +80,10 @@ class CTRGCN(SkeletonTrunk):
         adjacency = partitioned_adjacency(layout, "spatial")
 
         def block(c_in: int, c_out: int, stride: int, first: bool) -> nn.Module:
-            return CTRGCNBlock(c_in, c_out, adjacency, stride=stride, residual=not first, dropout=dropout)
+            tcn = MultiScaleTCN(c_out, c_out, stride=stride, kernel=5, dilations=(1, 2), transform=False,
+                                dropout=dropout)  # fmt: skip
+            return GraphTemporalBlock(ChannelTopologyConv(c_in, c_out, adjacency), tcn,
+                                      residual_path(c_in, c_out, stride, not first))  # fmt: skip
 
         super().__init__(layout, in_channels, task, num_classes, channels=channels, streams=streams,
                          head_dropout=head_dropout, make_block=block)  # fmt: skip

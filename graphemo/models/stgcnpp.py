@@ -23,7 +23,7 @@ from graphemo.graphs.windows import WINDOW
 from graphemo.models.adjacency import partitioned_adjacency
 from graphemo.models.registry import register_model
 from graphemo.models.tcn import MultiScaleTCN
-from graphemo.models.trunk import SkeletonTrunk, residual_path
+from graphemo.models.trunk import GraphTemporalBlock, SkeletonTrunk, residual_path
 from graphemo.skeleton import Layout
 
 
@@ -43,21 +43,6 @@ class AdaptiveGraphConv(nn.Module):
         n, c, t, v = x.shape
         z = torch.einsum("nctv,kvw->nkctw", x, self.adjacency).reshape(n, self.num_subsets * c, t, v)
         return torch.relu(self.bn(self.conv(z)) + self.down(x))
-
-
-class STGCNPlusPlusBlock(nn.Module):
-    """Adaptive graph unit -> multi-scale TCN (stride) -> + residual -> ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, adjacency: Tensor, *, stride: int, residual: bool,
-                 dilations: Sequence[int], dropout: float) -> None:  # fmt: skip
-        super().__init__()
-        self.gcn = AdaptiveGraphConv(in_channels, out_channels, adjacency)
-        self.tcn = MultiScaleTCN(out_channels, out_channels, stride=stride, dilations=dilations, dropout=dropout)
-        self.residual = residual_path(in_channels, out_channels, stride, residual)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.tcn(self.gcn(x))
-        return torch.relu(y + self.residual(x) if self.residual is not None else y)
 
 
 @register_model("stgcnpp")
@@ -84,8 +69,9 @@ class STGCNPlusPlus(SkeletonTrunk):
         adjacency = partitioned_adjacency(layout, "spatial")
 
         def block(c_in: int, c_out: int, stride: int, first: bool) -> nn.Module:
-            return STGCNPlusPlusBlock(c_in, c_out, adjacency, stride=stride, residual=not first,
-                                      dilations=dilations, dropout=dropout)  # fmt: skip
+            tcn = MultiScaleTCN(c_out, c_out, stride=stride, dilations=dilations, dropout=dropout)
+            return GraphTemporalBlock(AdaptiveGraphConv(c_in, c_out, adjacency), tcn,
+                                      residual_path(c_in, c_out, stride, not first))  # fmt: skip
 
         super().__init__(layout, in_channels, task, num_classes, channels=channels, streams=streams,
                          head_dropout=head_dropout, make_block=block)  # fmt: skip

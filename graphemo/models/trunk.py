@@ -65,3 +65,16 @@ def residual_path(in_channels: int, out_channels: int, stride: int, enabled: boo
     if in_channels == out_channels and stride == 1:
         return nn.Identity()
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, (stride, 1)), nn.BatchNorm2d(out_channels))
+
+
+class GraphTemporalBlock(nn.Module):
+    """``ReLU(tcn(gcn(x)) + residual(x))``: a graph unit, then a temporal module (carrying the stride), plus a
+    shortcut (:func:`residual_path`; none in a first block)."""
+
+    def __init__(self, gcn: nn.Module, tcn: nn.Module, residual: nn.Module | None) -> None:
+        super().__init__()
+        self.gcn, self.tcn, self.residual = gcn, tcn, residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.tcn(self.gcn(x))
+        return (y + self.residual(x) if self.residual is not None else y).relu()
