@@ -19,3 +19,9 @@ load on first use.
 """
 
 __version__ = "0.1.0"
+
+import warnings
+
+# torch_geometric scripts a helper with torch.jit.script when imported, which this torch deprecates: a warning
+# about PyG's code, not the user's, that would open every command's output.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)

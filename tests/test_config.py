@@ -107,7 +107,20 @@ def test_runs_times_grid_with_unique_names(project):
     names = [p.config.run_name for p in planned]
     assert len(planned) == 6 and len(set(names)) == 6
     assert {p.config.optim.name for p in planned} == {"sgd", "adam"}
-    assert "stgcn-sgd" in names and "mlp-sgd-1" in names and "mlp-sgd-2" in names
+    assert {"stgcn optim=sgd", "mlp-1 optim=sgd", "mlp-2 optim=sgd", "mlp-2 optim=adam"} <= set(names)
+
+
+def test_grid_labels_name_their_keys_and_seeds_group_together(project):
+    text = "name: e\nmodel: {name: mlp}\ncv: {folds: 2}\ngrid:\n  optim.lr: [0.1, 0.01]\n  seed: [0, 1]\n"
+    planned, _ = plan_runs(write(project, text))
+    assert [p.label for p in planned[:4]] == [
+        "mlp lr=0.1 seed=0 fold=1",
+        "mlp lr=0.1 seed=0 fold=2",
+        "mlp lr=0.1 seed=1 fold=1",
+        "mlp lr=0.1 seed=1 fold=2",
+    ]
+    assert {p.group for p in planned} == {"mlp lr=0.1", "mlp lr=0.01"}  # folds and seeds are one result each
+    assert {p.config.seed for p in planned if p.group == "mlp lr=0.1"} == {0, 1}
 
 
 def test_error_inside_a_run_entry_points_at_its_line(project):

@@ -228,7 +228,8 @@ def test_bad_files_and_labels_are_reported_by_name_and_the_rest_is_processed(bad
     assert "not valid JSON" in by_frame[2][0]
     assert by_frame[3] == [], "{'people': []} is a frame with nobody, not a problem"
     assert "76 values, not a multiple of 3" in by_frame[4][0]
-    assert "NaN or inf (joint 0)" in by_frame[5][0] and "NaN or inf (joint 24)" in by_frame[6][0]
+    assert "joint 0 (nose) holds NaN or inf" in by_frame[5][0]
+    assert "joint 24 (right_heel) holds NaN or inf" in by_frame[6][0]
     assert all(len(by_frame[t]) == 1 for t in (1, 2, 4, 5, 6))
     assert any("mixed.txt:4" in p and "class code 9" in p for p in problems)
     assert any("short.txt" in p and "5 frames but the keypoints have 6" in p for p in problems)

@@ -94,7 +94,11 @@ def people_in(path: Path) -> int:
     return len(orjson.loads(path.read_bytes())["people"])
 
 
-@pytest.mark.parametrize(("name", "causal"), [("mlp", False), ("stgcn", False), ("stgcn", True)])
+@pytest.mark.parametrize(
+    ("name", "causal"),
+    [("mlp", False), ("stgcn", False), ("stgcn", True), ("stgcnpp", False), ("ctrgcn", False),
+     ("stream_ensemble", True), ("kinematic", False)],
+)  # fmt: skip
 def test_stream_predicts_every_frame_once(tmp_path, video, name, causal):
     files = sorted(video.glob("*.json"))
     order = list(range(len(files)))

@@ -22,7 +22,19 @@ import time
 import numpy as np
 import torch
 
-DEFAULT_MODELS = ("mlp", "gcn", "gat", "gin", "stgcn", "skeleton_transformer", "resnet18")
+DEFAULT_MODELS = (
+    "mlp",
+    "gcn",
+    "gat",
+    "gin",
+    "stgcn",
+    "stgcnpp",
+    "ctrgcn",
+    "stream_ensemble",
+    "kinematic",
+    "skeleton_transformer",
+    "resnet18",
+)
 TARGET_MS = 5.0  # ST-GCN and the ANN: under 5 ms per frame on one CPU core (>= 200 frames/s)
 TARGET_MODELS = ("mlp", "stgcn")
 

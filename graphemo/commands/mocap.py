@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from graphemo.sources.mocap.importer import declared_classes
 
     classes = declared_classes([c for c in clips if not c.problem], spec)
-    print(f"next: graphemo prepare {root} --out STORE --labels-csv {root.parent / 'labels.csv'} --layout body25"
-          + (f" --fps {spec.fps:g}" if spec.fps else "") + (f" --classes {' '.join(classes)}" if classes else ""))
+    print(
+        f"next: graphemo prepare {root} --out STORE --labels-csv {root.parent / 'labels.csv'} --layout body25"
+        + (f" --fps {spec.fps:g}" if spec.fps else "")
+        + (f" --classes {' '.join(classes)}" if classes else "")
+    )
     return 1 if refused and len(refused) == len(clips) else 0

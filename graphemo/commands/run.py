@@ -30,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         results = run_experiment(
-            args.experiment, args.overrides, dry_run=args.dry_run, resume=args.resume, only=args.only,
+            args.experiment,
+            args.overrides,
+            dry_run=args.dry_run,
+            resume=args.resume,
+            only=args.only,
             configs=args.configs,
         )
     except ConfigError as exc:

@@ -41,6 +41,14 @@ _KEYS_2D = {
 _KEYS_3D = {part: (f"{keys[0][:-3]}_3d",) for part, keys in _KEYS_2D.items()}
 # BODY_25's neck lies within this fraction of the shoulder width from the shoulders' midpoint.
 BODY25_NECK_TOLERANCE = 0.25
+# No camera image is this many pixels wide (nor a normalised coordinate this large): a joint beyond it is a
+# corrupted value, which would otherwise dominate a person's extent and so the choice of the main person.
+MAX_COORDINATE = 1e5
+# OpenPose's confidences are heatmap peaks, which can pass 1 a little (up to 1.04 in ../shared's real output).
+MAX_CONFIDENCE = 1.1
+# A person whose box is this many times the median of the frames read with it is checked for a detached joint:
+# one this many times farther from the person's median joint position than the median joint is.
+SUSPECT_EXTENT, DETACHED_DISTANCE = 4.0, 10.0
 _FRAME_NUMBER = re.compile(r"(\d+)(?:_keypoints)?\.json$")
 
 
@@ -88,7 +96,7 @@ class ReadProblem:
 def load_json_bytes(raw: bytes, path: str | os.PathLike[str]) -> object:
     """Parse JSON bytes, turning any failure into :class:`OpenPoseFormatError` with line and column."""
     try:
-        return orjson.loads(raw)
+        doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         try:  # orjson refuses NaN/Infinity literals; the stdlib accepts them so we can name the key
             return json.loads(raw)
@@ -96,6 +104,19 @@ def load_json_bytes(raw: bytes, path: str | os.PathLike[str]) -> object:
             pass
         what = "empty file" if not raw.strip() else "not valid JSON (truncated or corrupted?)"
         raise OpenPoseFormatError(path, f"{what}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if b"true" in raw or b"false" in raw:  # JSON booleans would pass for 1 and 0 in a keypoint array
+        _refuse_booleans(doc, path)
+    return doc
+
+
+def _refuse_booleans(doc: object, path: str | os.PathLike[str]) -> None:
+    people = doc.get("people") if isinstance(doc, dict) else None
+    for p, person in enumerate(people if isinstance(people, list) else []):
+        for key, values in person.items() if isinstance(person, dict) else ():
+            if key.endswith(("_2d", "_3d")) and isinstance(values, list):
+                for i, value in enumerate(values):
+                    if isinstance(value, bool):
+                        raise OpenPoseFormatError(path, f"people[{p}].{key}[{i}] is {str(value).lower()}, not a number")
 
 
 _FIRST_READ = 1 << 16
@@ -292,16 +313,20 @@ class _DetectionBuilder:
                 ids.append(-1)
             else:
                 return None
+            shown = False
             for key, expect in self.fast_spans:
                 values = person.get(key)
                 if type(values) is not list:
                     return None
                 if len(values) == expect:
                     parts.append(values)
+                    shown = True
                 elif values:
                     return None
                 else:
                     parts.append(self.empty[expect])
+            if not shown:
+                return None
         return parts, ids
 
     def _checked_row(self, doc: object, path: str | os.PathLike[str]) -> tuple[list, list[int]]:
@@ -309,21 +334,27 @@ class _DetectionBuilder:
         found = _person_list(doc, path)
         doc_ids = [_person_id(person.get("person_id", -1), path, p) for p, person in enumerate(found)]
         for p, person in enumerate(found):
+            shown = False
             for part, part_keys, expect in self.spans:
                 part_values = _part_values(person, part, part_keys, path, p)
                 if not part_values:
                     row += self.empty[expect]
                 elif len(part_values) == expect:
                     row += part_values
+                    shown = True
                 else:
                     raise _length_error(part, part_keys[0], len(part_values), expect, self.stride, self.layout, path, p)
+            if not shown:
+                raise OpenPoseFormatError(path, f"people[{p}] has no keypoints (every array the layout reads is empty)")
         return row, doc_ids
 
     def arrays(self, problems: list[ReadProblem] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(people (N, V, C) float32, frame (N,) int64, person_id (N,) int64)`` of the documents added.
 
         A document with a NaN or inf value raises :class:`OpenPoseFormatError`, or, when ``problems`` is given,
-        is listed there and its people are left out.
+        is listed there and its people are left out. A joint whose values OpenPose cannot have written (see
+        :meth:`_drop_impossible_joints`) raises the same way, or is listed (file, person, joint, value) and read as
+        not detected; the rest of its frame is kept.
         """
         layout = self.layout
         with np.errstate(over="ignore"):
@@ -333,16 +364,10 @@ class _DetectionBuilder:
         person_ids = np.asarray(self.ids, dtype=np.int64)
         finite = np.isfinite(people).all(axis=(1, 2))
         if not finite.all():
-            starts = np.asarray(self.starts, dtype=np.int64)
             bad_frames = []
             for r in np.flatnonzero(~finite):
                 j = int(np.argwhere(~np.isfinite(people[r]))[0][0])
-                part = next(name for name, (a, b) in layout.parts.items() if a <= j < b)
-                first_person = r - starts[np.searchsorted(starts, r, side="right") - 1]  # index in its document
-                error = OpenPoseFormatError(
-                    self.path_of[int(frame_index[r])],
-                    f"people[{first_person}].{self.keys[part][0]} holds NaN or inf (joint {j - layout.parts[part][0]})",
-                )
+                error = self._joint_error(r, j, frame_index, "holds NaN or inf")
                 if problems is None:
                     raise error
                 if int(frame_index[r]) not in bad_frames:
@@ -350,10 +375,84 @@ class _DetectionBuilder:
                     problems.append(ReadProblem(error.path, error.reason))
             keep = ~np.isin(frame_index, bad_frames)
             people, frame_index, person_ids = people[keep], frame_index[keep], person_ids[keep]
+            self.starts = _starts_after_dropping(self.starts, keep)
+        self._drop_impossible_joints(people, frame_index, problems)
         missing = people[..., -1] <= 0
         people[..., -1][missing] = 0.0
         people[..., :-1][missing] = np.nan
         return people, frame_index, person_ids
+
+    def _drop_impossible_joints(
+        self, people: np.ndarray, frame_index: np.ndarray, problems: list[ReadProblem] | None
+    ) -> None:
+        """Read joints with a confidence outside [0, ``MAX_CONFIDENCE``], a coordinate beyond ``MAX_COORDINATE`` or
+        far from the rest of their body (:func:`detached_joints`) as not detected, each listed in ``problems`` (or
+        raised when there is no list); ``people`` ``(N, V, C)`` is changed."""
+        confidence = people[..., -1]
+        wild_confidence = (confidence < 0) | (confidence > MAX_CONFIDENCE)
+        far = (np.abs(people[..., :-1]) > MAX_COORDINATE).any(axis=-1) & (confidence > 0)
+        detached = detached_joints(people, ~(wild_confidence | far) & (confidence > 0))
+        bad = wild_confidence | far | detached
+        if not bad.any():
+            return
+        for r, j in np.argwhere(bad):
+            coordinates = ", ".join(f"{v:g}" for v in people[r, j, :-1])
+            if wild_confidence[r, j]:
+                what = f"has confidence {confidence[r, j]:g}, outside [0, {MAX_CONFIDENCE:g}]"
+            elif far[r, j]:
+                what = f"is at ({coordinates}), beyond any image (|coordinate| <= {MAX_COORDINATE:g})"
+            else:
+                what = f"is at ({coordinates}), detached from the rest of its body"
+            error = self._joint_error(int(r), int(j), frame_index, what + "; read as not detected")
+            if problems is None:
+                raise error
+            problems.append(ReadProblem(error.path, error.reason))
+        people[..., -1][bad] = 0.0
+
+    def _joint_error(self, row: int, joint: int, frame_index: np.ndarray, what: str) -> OpenPoseFormatError:
+        """The error naming the file, person, key and joint of detection ``row``'s joint ``joint``."""
+        layout = self.layout
+        part = next(name for name, (a, b) in layout.parts.items() if a <= joint < b)
+        starts = np.asarray(self.starts, dtype=np.int64)
+        person = row - starts[np.searchsorted(starts, row, side="right") - 1]  # index in its document
+        name = layout.joints[joint]
+        return OpenPoseFormatError(
+            self.path_of[int(frame_index[row])],
+            f"people[{person}].{self.keys[part][0]} joint {joint - layout.parts[part][0]} ({name}) {what}",
+        )
+
+
+def detached_joints(people: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """Joints far from the rest of their person: ``(N, V)`` bool, from ``people`` ``(N, V, C)`` and the joints to
+    consider, ``shown`` ``(N, V)``.
+
+    Only a person whose bounding box is over ``SUSPECT_EXTENT`` times the median of those read with it is looked
+    at (so the usual case costs one pass); in it, a joint is detached when its distance to the person's median
+    joint position is over ``DETACHED_DISTANCE`` times the median such distance (a body's farthest joints are
+    about 3 times it).
+    """
+    xy = people[..., :2]
+    mask = shown[..., None]
+    extent = np.where(mask, xy, -np.inf).max(axis=1) - np.where(mask, xy, np.inf).min(axis=1)
+    diagonal = np.hypot(extent[:, 0], extent[:, 1])
+    out = np.zeros(shown.shape, dtype=bool)
+    measured = np.isfinite(diagonal) & (shown.sum(axis=1) >= 3)
+    if not measured.any():
+        return out
+    typical = float(np.median(diagonal[measured]))
+    for r in np.flatnonzero(measured & (diagonal > SUSPECT_EXTENT * typical)):
+        joints = np.flatnonzero(shown[r])
+        distance = np.hypot(*(xy[r, joints] - np.median(xy[r, joints], axis=0)).T)
+        spread = float(np.median(distance))
+        if spread > 0:
+            out[r, joints[distance > DETACHED_DISTANCE * spread]] = True
+    return out
+
+
+def _starts_after_dropping(starts: list[int], keep: np.ndarray) -> list[int]:
+    """Per document, the index of its first detection once the detections where ``keep`` is False are gone."""
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    return kept_before[np.asarray(starts, dtype=np.int64)].tolist()
 
 
 def _length_error(

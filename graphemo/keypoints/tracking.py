@@ -4,7 +4,8 @@ OpenPose detects people independently per frame and, without ``--tracking``, wri
 ``person_id: [-1]``. :func:`track_people` turns the per-frame detections into fixed person
 slots: by ``person_id`` when OpenPose tracked them, else by matching each frame's people to
 the previous positions (Hungarian assignment on root-joint distance, gated by body size).
-Slot 0 is the main person: the track with the largest visibility score over the whole video.
+Slot 0 is the main person: the track with the largest visibility score over the whole video (each detection's
+score capped at a few times the video's median, so one frame with a corrupted joint cannot decide it).
 :class:`MainPersonTracker` is the same rule for live streams, frame by frame and causal.
 """
 
@@ -19,6 +20,11 @@ LOST_AFTER_FRAMES = 15
 # A person may move at most this many body sizes between two observations of the same track.
 MAX_STEP_IN_BODY_SIZES = 0.5
 MAX_TRACKS = 8
+# One detection counts at most this many times the video's median detection score towards its track's total, so
+# that one frame with a wild joint (a huge bounding box) cannot outweigh a person seen in every other frame.
+SCORE_CAP_IN_MEDIANS = 4.0
+# Likewise a detection's body size (which scales the matching gate) is at most this many median sizes.
+SIZE_CAP_IN_MEDIANS = 8.0
 _FLOAT_MAX = np.finfo(np.float64).max
 
 
@@ -36,6 +42,15 @@ def person_scores(people: np.ndarray, layout: Layout) -> np.ndarray:
     conf = body[..., 2]
     _, diag = _body_extent(body)
     return np.nan_to_num(diag) * conf.mean(axis=1)
+
+
+def capped_scores(scores: np.ndarray) -> np.ndarray:
+    """``scores`` ``(N,)`` capped at ``SCORE_CAP_IN_MEDIANS`` times the median positive score: what each detection
+    contributes to its track's total (a robust sum: no single detection dominates)."""
+    positive = scores[scores > 0]
+    if not len(positive):
+        return scores
+    return np.minimum(scores, SCORE_CAP_IN_MEDIANS * float(np.median(positive)))
 
 
 def _body_extent(body: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,12 +86,16 @@ def _roots_and_sizes(people: np.ndarray, layout: Layout) -> tuple[np.ndarray, np
 
 
 def _measures(people: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_roots_and_sizes` and :func:`person_scores` of ``people`` ``(P, V, C)`` from one pass over the body:
-    root ``(P, 2)``, size ``(P,)``, score ``(P,)``."""
+    """:func:`_roots_and_sizes` and :func:`person_scores` of ``people`` ``(P, V, C)`` (a whole video's detections)
+    from one pass over the body: root ``(P, 2)``, size ``(P,)`` (at most ``SIZE_CAP_IN_MEDIANS`` times the median
+    size), score ``(P,)``."""
     body = people[:, layout.part_slice("body")] if "body" in layout.parts else people
     root, diag = _body_extent(body)
     diag = np.nan_to_num(diag)
-    return root, np.maximum(diag, 1.0), diag * body[..., 2].mean(axis=1)
+    size = np.maximum(diag, 1.0)
+    if (diag > 0).any():  # a wild joint's huge box would make its track's matching gate wide enough to take anyone
+        size = np.minimum(size, SIZE_CAP_IN_MEDIANS * float(np.median(diag[diag > 0])))
+    return root, size, diag * body[..., 2].mean(axis=1)
 
 
 def track_people(
@@ -140,7 +159,7 @@ def track_detections(
     totals = np.zeros(max(n_slots, 1))
     kept = slots >= 0
     if kept.any():
-        np.add.at(totals, slots[kept], measures[2][kept])
+        np.add.at(totals, slots[kept], capped_scores(measures[2])[kept])
     keep = np.argsort(-totals, kind="stable")[:max_people]
     rank = np.full(max(n_slots, 1), -1)
     rank[keep] = np.arange(len(keep))

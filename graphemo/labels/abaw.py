@@ -115,13 +115,19 @@ def read_abaw_folder(
 
     Returns:
         Canonical video id (file stem) -> its :class:`VideoLabels`, or the :class:`LabelFormatError` that made
-        the file unusable (so the caller can report it and go on with the rest).
+        the file unusable (so the caller can report it and go on with the rest); a video with two label files
+        (say in ``Train_Set/`` and ``Validation_Set/``) gets an error, never one of them.
     """
     if kind not in ("expr", "va"):
         raise ValueError(f"kind must be 'expr' or 'va', got {kind!r}")
     out: dict[str, VideoLabels | LabelFormatError] = {}
     for path in sorted(Path(root).rglob("*.txt")):
         key = canonical_video_id(path.stem)
+        if key in out:  # e.g. in Train_Set/ and in Validation_Set/: which split, which labels?
+            first = out[key].path if isinstance(out[key], LabelFormatError) else out[key].sources[0]
+            message = f"video {path.stem} is also labelled by {first}; one label file per video"
+            out[key] = LabelFormatError(path, message)
+            continue
         try:
             values = read_abaw_expr(path, keep_other) if kind == "expr" else read_abaw_va(path)
         except LabelFormatError as exc:

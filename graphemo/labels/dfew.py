@@ -54,7 +54,7 @@ def read_dfew_csv(path: str | os.PathLike[str]) -> dict[str, int]:
     return out
 
 
-def read_dfew_fold(root: str | os.PathLike[str], fold: int) -> dict[str, VideoLabels]:
+def read_dfew_fold(root: str | os.PathLike[str], fold: int) -> dict[str, VideoLabels | LabelFormatError]:
     """Read fold ``fold`` (1..5) of DFEW: its train and test lists, with the split recorded per clip.
 
     Args:
@@ -62,12 +62,13 @@ def read_dfew_fold(root: str | os.PathLike[str], fold: int) -> dict[str, VideoLa
         fold: 1..5.
 
     Returns:
-        Canonical clip id -> :class:`VideoLabels` with ``clip_label`` and ``split`` (``"train"``/``"test"``).
+        Canonical clip id -> :class:`VideoLabels` with ``clip_label`` and ``split`` (``"train"``/``"test"``), or
+        a :class:`LabelFormatError` for a clip in both lists.
     """
     if not 1 <= fold <= 5:
         raise ValueError(f"DFEW has folds 1..5, got {fold}")
     root = Path(root)
-    out: dict[str, VideoLabels] = {}
+    out: dict[str, VideoLabels | LabelFormatError] = {}
     for split in ("train", "test"):
         folder = root / f"{split}(single-labeled)"
         candidates = [folder / f"set_{fold}.csv", folder / f"{split}_set_{fold}.csv"]
@@ -75,8 +76,12 @@ def read_dfew_fold(root: str | os.PathLike[str], fold: int) -> dict[str, VideoLa
         if path is None:
             raise FileNotFoundError(f"DFEW fold {fold}: none of {[str(p) for p in candidates]} exists")
         for clip, label in read_dfew_csv(path).items():
-            out[clip] = VideoLabels(clip_label=label, split=split, sources=(str(path),), classes=EMOTIONS,
-                                    declared=True)
+            if clip in out:
+                out[clip] = LabelFormatError(path, f"clip {clip} is in both the train and the test list of fold {fold}")
+                continue
+            out[clip] = VideoLabels(
+                clip_label=label, split=split, sources=(str(path),), classes=EMOTIONS, declared=True
+            )
     return out
 
 

@@ -220,6 +220,14 @@ def load_labels(spec: LabelSpec) -> tuple[dict[str, VideoLabels], list[LabelForm
             if isinstance(value, LabelFormatError):
                 errors.append(value)
                 broken.add(key)
+            elif key in broken:
+                continue
             else:
-                merged[key] = merged[key].merged(value) if key in merged else value
+                try:
+                    merged[key] = merged[key].merged(value) if key in merged else value
+                except LabelFormatError as exc:  # two sources that disagree: the video is not used
+                    errors.append(exc)
+                    broken.add(key)
+    for key in broken:
+        merged.pop(key, None)
     return merged, errors, broken

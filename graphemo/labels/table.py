@@ -158,7 +158,8 @@ def read_label_csv(
     splits: dict[str, str] = {}
     attributes: dict[str, dict[str, str]] = {}
     for (line, row), label in zip(rows, indices, strict=True):
-        video = canonical_video_id(row["video"] or "")
+        name = (row["video"] or "").strip()  # as written, for messages (the id matches without leading zeros)
+        video = canonical_video_id(name)
         if not video:
             raise LabelFormatError(path, "empty video id", line)
         v = _unit(row.get("valence") or "", "valence", path, line)
@@ -168,15 +169,16 @@ def read_label_csv(
         if split:
             if split not in SPLITS:
                 raise LabelFormatError(path, f"split {split!r} is not one of {SPLITS}", line)
-            splits[video] = split
+            if splits.setdefault(video, split) != split:
+                raise LabelFormatError(path, f"video {name}: split is {splits[video]!r} and {split!r}", line)
         own = attributes.setdefault(video, {})
         for column in attribute_columns:
             value = row[column].strip()
             if own.setdefault(column, value) != value:
-                raise LabelFormatError(path, f"video {video}: {column} is {own[column]!r} and {value!r}", line)
+                raise LabelFormatError(path, f"video {name}: {column} is {own[column]!r} and {value!r}", line)
         video_entries = entries.setdefault(video, {})
         if frame in video_entries:
-            what = f"frame {frame} of {video}" if per_frame else f"clip {video}"
+            what = f"frame {frame} of {name}" if per_frame else f"clip {name}"
             raise LabelFormatError(path, f"{what} is listed twice", line)
         video_entries[frame] = (label, v, a)
     out: dict[str, VideoLabels] = {}

@@ -72,12 +72,20 @@ class VideoLabels:
         """Combine two partial label sets (e.g. an EXPR file and a VA file); ``other`` fills the gaps.
 
         Raises:
-            LabelFormatError: both carry classes, in different vocabularies.
+            LabelFormatError: both carry classes, and ``other`` has one that ``self``'s names lack; or both say
+                something the other contradicts (per-frame or clip classes, valence/arousal, the split): never a
+                silent choice.
         """
         has_classes = self.expr is not None or self.clip_label >= 0
+        where = other.sources[0] if other.sources else "<labels>"
         if has_classes and (other.expr is not None or other.clip_label >= 0) and self.vocabulary != other.vocabulary:
-            raise LabelFormatError(other.sources[0] if other.sources else "<labels>",
-                                   "its class names differ from those of " + ", ".join(self.sources))  # fmt: skip
+            try:  # the same names in another order or set (an emotion CSV beside ABAW's files)
+                other = other.in_classes(tuple(self.vocabulary))
+            except LabelFormatError:
+                names = ", ".join(self.sources)
+                raise LabelFormatError(where, f"its class names differ from those of {names}") from None
+        if disagreement := self._disagreement(other):
+            raise LabelFormatError(where, f"its {disagreement} differ from those of {', '.join(self.sources)}")
         return VideoLabels(
             expr=self.expr if self.expr is not None else other.expr,
             va=self.va if self.va is not None else other.va,
@@ -90,6 +98,27 @@ class VideoLabels:
             declared=self.declared if has_classes else other.declared,
             attributes={**other.attributes, **self.attributes},
         )
+
+    def _disagreement(self, other: VideoLabels) -> str | None:
+        """What both label sets give, differently (``"per-frame classes"``, ...), or None."""
+
+        def differ(a: np.ndarray | None, b: np.ndarray | None) -> bool:  # on the frames both annotate
+            if a is None or b is None:
+                return False
+            n = min(len(a), len(b))
+            a, b = a[:n], b[:n]
+            both = (a >= 0) & (b >= 0) if a.dtype.kind == "i" else np.isfinite(a) & np.isfinite(b)
+            return bool((a[both] != b[both]).any())
+
+        checks = {
+            "per-frame classes": differ(self.expr, other.expr),
+            "per-frame valence/arousal": differ(self.va, other.va),
+            "clip class": min(self.clip_label, other.clip_label) >= 0 and self.clip_label != other.clip_label,
+            "clip valence/arousal": differ(self.clip_va, other.clip_va),
+            "split": None not in (self.split, other.split) and self.split != other.split,
+        }
+        found = [name for name, bad in checks.items() if bad]
+        return " and ".join(found) if found else None
 
     def in_classes(self, classes: tuple[str, ...]) -> VideoLabels:
         """The same labels with class indices into ``classes``.

@@ -10,8 +10,10 @@ a shared learnable topology :math:`A_k` (initialised with the spatial partition)
     Y = \mathrm{ReLU}\big(\mathrm{BN}(\textstyle\sum_k (\alpha\, \xi_k(M_k) + A_k) \star W_k X) + \mathrm{down}(X)\big)
 
 where :math:`\star` aggregates over joints channel by channel and :math:`\alpha` starts at 0 (the unit begins as a
-plain graph convolution). The temporal module is :class:`~graphemo.models.tcn.MultiScaleTCN` with kernel 5,
-dilations 1 and 2, a max-pool and a 1x1 branch. The ``K`` subsets' embeddings run as one convolution each.
+plain graph convolution). The aggregation is one batched matrix product per sample, subset and channel on the
+layout the convolutions produce, so nothing is permuted or copied. The temporal module is
+:class:`~graphemo.models.tcn.MultiScaleTCN` with kernel 5, dilations 1 and 2, a max-pool and a 1x1 branch. The
+``K`` subsets' embeddings run as one convolution each.
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ class ChannelTopologyConv(nn.Module):
         k, rel, c_out = self.num_subsets, self.rel, self.out_channels
         phi, psi = self.embed(x.mean(dim=2, keepdim=True)).view(n, 2, k * rel, 1, v).unbind(1)
         relation = torch.tanh(phi.view(n, k * rel, v, 1) - psi.view(n, k * rel, 1, v))  # (N, K R, V, V)
-        topology = self.lift(relation).view(n, k, c_out, v, v) * self.alpha + self.adjacency[None, :, None]
-        values = self.value(x).view(n, k, c_out, t, v)
-        y = torch.einsum("nkcuv,nkctu->nctv", topology, values)
-        return torch.relu(self.bn(y) + self.down(x))
+        refined = self.lift(relation).view(n, k, c_out, v, v)  # xi_k(M_k) per sample, subset and channel
+        topology = torch.addcmul(self.adjacency[None, :, None], refined, self.alpha).view(n * k * c_out, v, v)
+        values = self.value(x)  # (N, K C_out, T, V): W_k X, already one (T, V) matrix per sample, subset, channel
+        y = torch.bmm(values.view(n * k * c_out, t, v), topology).view(n, k, c_out * t, v)
+        return torch.relu(self.bn(y.sum(dim=1).view(n, c_out, t, v)) + self.down(x))
 
 
 @register_model("ctrgcn")

@@ -5,6 +5,11 @@ channels then: a ``kernel x 1`` temporal convolution at one of ``dilations`` (so
 a wide kernel), a ``3 x 1`` max-pool, or nothing (a 1x1 branch); the branches are concatenated, normalised and
 (``transform``) mixed by a 1x1 convolution, as PYSKL does. Cheaper than ST-GCN's single ``9 x 1`` convolution on
 every channel at the same width, with a longer reach.
+
+Computed as PYSKL's function with fewer kernels: the branches' 1x1 convolutions and their BatchNorms are one
+convolution to ``C_out`` channels and one BatchNorm, split afterwards; and each branch's closing BatchNorm is the
+one BatchNorm over the concatenation (per channel, so the same function; PYSKL's closing branch BN followed by the
+transform's BN is, in training, one BN).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ class MultiScaleTCN(nn.Module):
         stride: temporal stride (2 halves ``T``).
         kernel: the dilated branches' temporal kernel.
         dilations: one dilated branch per entry.
-        transform: mix the concatenated branches with BN-ReLU-1x1 before the last BN (ST-GCN++), or not (CTR-GCN).
+        transform: mix the concatenated branches with ReLU-1x1-BN after their BN (ST-GCN++), or not (CTR-GCN).
         dropout: after the last BN.
     """
 
@@ -37,29 +42,24 @@ class MultiScaleTCN(nn.Module):
         dilations: Sequence[int] = (1, 2, 3, 4), transform: bool = True, dropout: float = 0.0,
     ) -> None:  # fmt: skip
         super().__init__()
-        widths = _branch_widths(out_channels, len(dilations) + 2)
-        branches: list[nn.Module] = []
-        for width, dilation in zip(widths, dilations, strict=False):
-            pad = (kernel - 1) * dilation // 2
-            branches.append(nn.Sequential(
-                nn.Conv2d(in_channels, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, (kernel, 1), (stride, 1), (pad, 0), (dilation, 1)),
-                nn.BatchNorm2d(width),
-            ))  # fmt: skip
-        pool, plain = widths[len(dilations)], widths[len(dilations) + 1]
-        branches.append(nn.Sequential(
-            nn.Conv2d(in_channels, pool, 1), nn.BatchNorm2d(pool), nn.ReLU(inplace=True),
-            nn.MaxPool2d((3, 1), (stride, 1), (1, 0)), nn.BatchNorm2d(pool),
-        ))  # fmt: skip
-        branches.append(nn.Sequential(nn.Conv2d(in_channels, plain, 1, (stride, 1)), nn.BatchNorm2d(plain)))
-        self.branches = nn.ModuleList(branches)
+        self.widths = _branch_widths(out_channels, len(dilations) + 2)
+        self.stride = stride
+        self.reduce = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+        self.temporal = nn.ModuleList(
+            nn.Conv2d(width, width, (kernel, 1), (stride, 1), ((kernel - 1) * dilation // 2, 0), (dilation, 1))
+            for width, dilation in zip(self.widths, dilations, strict=False)
+        )
+        self.pool = nn.MaxPool2d((3, 1), (stride, 1), (1, 0))
+        self.bn = nn.BatchNorm2d(out_channels)
         self.transform = (
-            nn.Sequential(nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True), nn.Conv2d(out_channels, out_channels, 1))
+            nn.Sequential(nn.ReLU(), nn.Conv2d(out_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
             if transform else nn.Identity()
         )  # fmt: skip
-        self.bn = nn.BatchNorm2d(out_channels) if transform else nn.Identity()
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = torch.cat([branch(x) for branch in self.branches], dim=1)
-        return self.drop(self.bn(self.transform(y)))
+        parts = self.reduce(x).split(self.widths, dim=1)
+        *dilated, pooled, plain = parts
+        branches = [conv(part.relu()) for conv, part in zip(self.temporal, dilated, strict=True)]
+        branches += [self.pool(pooled.relu()), plain[:, :, :: self.stride]]
+        return self.drop(self.transform(self.bn(torch.cat(branches, dim=1))))

@@ -140,6 +140,7 @@ def read_yaml(path: str | Path) -> Layer:
 
 
 PROJECT_CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # graphemo's own, in its checkout
+RECIPES = "recipes"  # configs/recipes/<name>.yaml: several sections at once (not scoped under a section)
 
 
 def config_search_path(experiment: Path, extra: Sequence[str | Path] = ()) -> list[Path]:
@@ -175,7 +176,7 @@ def _default_layer(ref: str, configs: Sequence[Path], experiment: Layer) -> Laye
             raise ConfigError(f"{where}: defaults: no config {ref!r} (looked in {searched}){hint}")
         group = group or None
     layer = read_yaml(path)
-    if not group:
+    if not group or group == RECIPES:
         return layer
     section = tuple(group.split("/"))
     data: dict = layer.data
@@ -362,8 +363,9 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 @dataclass
 class PlannedRun:
-    """One run of an experiment file: its resolved config, the layers it came from, its label, and the group it
-    is aggregated in (the label without the fold: a run's folds are one result, mean and sd)."""
+    """One run of an experiment file: its resolved config, the layers it came from, its label (the model or
+    ``run_name``, then ``key=value`` per grid value, then ``fold=k``), and the group it is aggregated in (the label
+    without the fold and the seed: a run's folds and seeds are one result, reported as mean and sd)."""
 
     config: ExperimentConfig
     layers: list[Layer]
@@ -391,10 +393,22 @@ def _point_label(value: Any) -> str:
     return "x".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def _run_label(config: ExperimentConfig, point: Mapping[str, Any]) -> str:
-    """``run_name`` (else the model name) followed by the run's grid values, e.g. ``mlp-sgd``."""
-    values = [_point_label(v) for k, v in point.items() if not (k == "model.name" and not config.run_name)]
-    return "-".join([config.run_name or config.model.name, *values])
+REPLICATE_KEYS = frozenset({"seed"})  # grid keys whose runs are replicates: one group, reported as mean and sd
+
+
+def _grid_terms(config: ExperimentConfig, point: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(dotted key, "key=value")`` per grid value; a key is shortened (:func:`_short_key`) unless two would read
+    alike."""
+    keys = [k for k in point if not (k == "model.name" and not config.run_name)]
+    short = {k: _short_key(k) for k in keys}
+    counts = Counter(short.values())
+    return [(k, f"{short[k] if counts[short[k]] == 1 else k}={_point_label(point[k])}") for k in keys]
+
+
+def _short_key(key: str) -> str:
+    """``optim.lr`` -> ``lr``; ``optim.name`` -> ``optim`` (a section's name or strategy stands for the section)."""
+    parts = key.split(".")
+    return parts[-2] if len(parts) > 1 and parts[-1] in ("name", "strategy") else parts[-1]
 
 
 def plan_runs(
@@ -416,18 +430,23 @@ def plan_runs(
         raise ConfigError(f"{own.where(('runs',))}: runs must be a list of mappings (partial configs)")
     points = grid_points(reserved.get("grid"), own)
     planned: list[PlannedRun] = []
+    terms: list[list[tuple[str, str]]] = []
     for i, entry in enumerate(entries):
         entry_layer = Layer(dict(entry), own.source, own.text, root=("runs", str(i)))
         for point in points:
             layers = [*base, own, entry_layer, dotted_layer(point, f"{own.source} (grid)"), override_layer]
             merged, origins = merge_layers(layers)
             config = build_config(merged, origins)
-            planned.append(PlannedRun(config, layers, _run_label(config, point)))
-    counts, seen = Counter(p.label for p in planned), Counter()
-    for p in planned:
-        if counts[p.label] > 1:  # unique, stable names: stgcn-1, stgcn-2
-            seen[p.label] += 1
-            p.label = f"{p.label}-{seen[p.label]}"
+            planned.append(PlannedRun(config, layers, config.run_name or config.model.name))
+            terms.append(_grid_terms(config, point))
+    counts, seen = Counter((p.label, *t) for p, t in zip(planned, terms, strict=True)), Counter()
+    for p, run_terms in zip(planned, terms, strict=True):
+        head = p.label
+        if counts[(head, *run_terms)] > 1:  # unique, stable names: stgcn-1 lr=0.1, stgcn-2 lr=0.1
+            seen[(head, *run_terms)] += 1
+            head = f"{head}-{seen[(head, *run_terms)]}"
+        p.label = " ".join([head, *(term for _, term in run_terms)])
+        p.group = " ".join([head, *(term for key, term in run_terms if key not in REPLICATE_KEYS)])
         p.config.run_name = p.label
     return _expand_folds(planned), reserved
 
@@ -436,7 +455,7 @@ def _expand_folds(planned: list[PlannedRun]) -> list[PlannedRun]:
     """Every run with a ``cv:`` section and no ``cv.fold`` becomes one run per fold (``<label> fold=<k>``)."""
     out = []
     for p in planned:
-        p.group = p.label
+        p.group = p.group or p.label
         cv = p.config.cv
         if cv is None or cv.fold is not None:
             out.append(p)
@@ -444,5 +463,5 @@ def _expand_folds(planned: list[PlannedRun]) -> list[PlannedRun]:
         for fold in range(1, cv.folds + 1):
             config = dataclasses.replace(p.config, cv=dataclasses.replace(cv, fold=fold))
             config.run_name = f"{p.label} fold={fold}"
-            out.append(PlannedRun(config, p.layers, config.run_name, group=p.label))
+            out.append(PlannedRun(config, p.layers, config.run_name, group=p.group))
     return out

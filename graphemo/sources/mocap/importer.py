@@ -289,8 +289,10 @@ def import_to_store(
     result = write_store(store, videos, layout=LAYOUT, labels=labels, fingerprint=digest,
                          options={"mocap": asdict(spec)}, extra_problems=problems)  # fmt: skip
     frames = sum(len(v.keypoints) for v in videos)
-    log(f"data: imported {len(usable)} BVH clip(s) x {len(spec.azimuths)} camera(s) = {len(videos)} videos, "
-        f"{frames:,} frames into {store}" + (f"; {len(problems)} clip(s) refused (problems.txt)" if problems else ""))
+    log(
+        f"data: imported {len(usable)} BVH clip(s) x {len(spec.azimuths)} camera(s) = {len(videos)} videos, "
+        f"{frames:,} frames into {store}" + (f"; {len(problems)} clip(s) refused (problems.txt)" if problems else "")
+    )
     return result
 
 
