@@ -174,28 +174,35 @@ runs:
     assert parent.info.status == "FAILED"
 
 
+def checkpoints(tmp_path: Path, run: str = "mlp") -> list[Path]:
+    """The last.pt of every run named ``run`` of experiment ``tiny``."""
+    return sorted((tmp_path / "runs" / "tiny" / run).glob("*/last.pt"))
+
+
 def test_resume_after_a_killed_run_continues_from_the_last_epoch(tmp_path, synth_root):
     path = write_experiment(tmp_path, synth_root, "", train={"epochs": 12, "max_steps_per_epoch": 2})
-    checkpoint = tmp_path / "runs" / "tiny" / "mlp" / "last.pt"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([PYTHON, "-m", "graphemo", "run", str(path)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 180
-        while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        while not checkpoints(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        if not checkpoint.exists():
+        if not checkpoints(tmp_path):
             detail = proc.stderr.read().decode()[-3000:] if proc.poll() is not None else "still running"
             raise AssertionError(f"the run never wrote a checkpoint: {detail}")
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
         proc.stderr.close()
+    (checkpoint,) = checkpoints(tmp_path)
     first = torch.load(checkpoint, weights_only=True)
     assert not first["finished"] and first["epoch"] < 12
+    assert checkpoint.parent.name == first["mlflow_run_id"]  # the run's own folder is named by its MLflow run
     run_id = first["mlflow_run_id"]
 
     (result,) = run_experiment(path, resume=True)
+    assert checkpoints(tmp_path) == [checkpoint]  # resumed in its folder
     final = torch.load(checkpoint, weights_only=True)
     assert result.status == "FINISHED" and final["finished"] and final["epoch"] == 12
     assert final["mlflow_run_id"] == run_id and result.run_id == run_id  # the same MLflow run goes on
@@ -252,7 +259,7 @@ def test_ddp_with_torchrun_on_two_cpu_processes(tmp_path, synth_root):
     assert len(children) == 1 and len(parents) == 1  # only rank 0 tracks
     history = client.get_metric_history(children[0].info.run_id, "train/loss")
     assert sorted(m.step for m in history) == [1, 2]
-    checkpoint = torch.load(tmp_path / "runs" / "tiny" / "mlp" / "last.pt", weights_only=True)
+    checkpoint = torch.load(checkpoints(tmp_path)[0], weights_only=True)
     assert checkpoint["finished"] and checkpoint["epoch"] == 2
 
 
@@ -401,5 +408,5 @@ def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path, synth_root):
                             "early_stopping": {"patience": 2, "min_delta": 10.0}})  # fmt: skip
     (result,) = run_experiment(path)
     assert result.status == "FINISHED" and result.epochs == 3 and result.best_epoch == 1
-    checkpoint = torch.load(tmp_path / "runs" / "tiny" / "mlp" / "last.pt", weights_only=True)
+    checkpoint = torch.load(checkpoints(tmp_path)[0], weights_only=True)
     assert checkpoint["finished"] and checkpoint["epoch"] == 3 and checkpoint["stale_epochs"] == 2

@@ -23,23 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from graphemo.training.compose import ConfigError
     from graphemo.training.runner import describe, exit_code, run_experiment
 
-    try:
-        results = run_experiment(
-            args.experiment,
-            args.overrides,
-            dry_run=args.dry_run,
-            resume=args.resume,
-            only=args.only,
-            configs=args.configs,
-        )
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
+    results = run_experiment(
+        args.experiment, args.overrides, dry_run=args.dry_run, resume=args.resume, only=args.only,
+        configs=args.configs,
+    )  # fmt: skip
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(describe(results), f, indent=2, default=str)

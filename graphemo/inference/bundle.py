@@ -241,6 +241,9 @@ def check_bundle(data: Any, source: str) -> dict:
 
     if not isinstance(data, dict):
         raise BundleError(f"{source}: not a graphemo bundle (a {type(data).__name__}, expected a dict)")
+    if "optimizer" in data and "config_digest" in data:
+        raise BundleError(f"{source}: this is a training checkpoint (last.pt), not a model bundle; give the run's "
+                          "model/bundle.pt (or runs:/<run id>/model)")  # fmt: skip
     if "format" not in data:
         looks = "a plain state dict" if data and all(isinstance(v, Tensor) for v in data.values()) else "a dict"
         raise BundleError(

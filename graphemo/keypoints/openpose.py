@@ -49,6 +49,8 @@ MAX_CONFIDENCE = 1.1
 # A person whose box is this many times the median of the frames read with it is checked for a detached joint:
 # one this many times farther from the person's median joint position than the median joint is.
 SUSPECT_EXTENT, DETACHED_DISTANCE = 4.0, 10.0
+MAX_FRAME = 10_000_000  # about 3.9 days at 30 frames/s: a larger frame number is a typo or corruption, not a video
+SPARSE_FRAMES_LIMIT = 100  # frame numbers may skip (every n-th frame kept), but not by more than this on average
 _FRAME_NUMBER = re.compile(r"(\d+)(?:_keypoints)?\.json$")
 
 
@@ -567,7 +569,13 @@ def frame_number(path: str | os.PathLike[str]) -> int:
     match = _FRAME_NUMBER.search(Path(path).name)
     if not match:
         raise ValueError(f"{path}: no frame number in the file name (expected <name>_<number>_keypoints.json)")
-    return int(match.group(1))
+    return _checked_frame(int(match.group(1)), path)
+
+
+def _checked_frame(number: int, path: str | os.PathLike[str]) -> int:
+    if number > MAX_FRAME:
+        raise ValueError(f"{path}: frame number {number:,} is beyond {MAX_FRAME:,} (days of video): not a frame")
+    return number
 
 
 def list_frame_files(folder: str | os.PathLike[str]) -> list[tuple[int, Path]]:
@@ -594,6 +602,12 @@ def frame_files(folder: str | os.PathLike[str]) -> list[tuple[int, str]]:
                 if n in found:
                     raise ValueError(f"{folder}: frame {n} appears twice ({Path(found[n]).name}, {name})")
                 found[n] = entry.path
+    if found:
+        last = max(found)
+        _checked_frame(last, found[last])
+        if last + 1 > SPARSE_FRAMES_LIMIT * len(found) + 10_000:
+            raise ValueError(f"{folder}: frame numbers run to {last:,} but there are {len(found):,} files; numbering "
+                             "that sparse is not one video's frames")  # fmt: skip
     return sorted(found.items())
 
 

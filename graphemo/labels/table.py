@@ -21,13 +21,13 @@ import os
 
 import numpy as np
 
+from graphemo.keypoints.openpose import MAX_FRAME
 from graphemo.labels.emotions import EMOTIONS, EMOTIONS_WITH_OTHER, UNANNOTATED, emotion_index
 from graphemo.labels.sources import register_label_source
 from graphemo.labels.video_labels import SPLITS, LabelFormatError, VideoLabels, canonical_video_id
 from graphemo.specs import close_match
 
 KNOWN_COLUMNS = ("video", "frame", "label", "valence", "arousal", "split")
-MAX_FRAME = 10_000_000  # about 3.9 days at 30 frames/s: a larger number is a typo, not a video
 
 
 def _emotion(cell: str, keep_other: bool) -> int | None:

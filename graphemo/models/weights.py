@@ -26,18 +26,51 @@ def load_weights_only(path: str | Path) -> Any:
 
     Raises:
         FileNotFoundError: no such file.
-        pickle.UnpicklingError: the file holds objects other than tensors and plain containers (refused unrun).
+        UnsafeFileError: (a ``pickle.UnpicklingError``) the file holds objects other than tensors and plain
+            containers (refused unrun).
+        ValueError: a TorchScript or ONNX file, or a truncated or corrupted one.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
+    kind = _foreign_kind(path)
+    if kind:
+        raise ValueError(f"{path}: this is {kind}, not a torch.save file of weights")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise pickle.UnpicklingError(
+        if "Weights only load failed" not in str(err):
+            raise ValueError(f"{path}: not a readable torch.save file (truncated or corrupted?): {err}") from None
+        raise UnsafeFileError(
             f"{path}: refused to load: weights_only=True accepts only tensors and plain containers, and this file "
             f"holds something else (possibly code). Re-save it as a plain state dict. Details: {err}"
         ) from err
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(f"{path}: not a readable torch.save file (truncated or corrupted?): {err}") from None
+
+
+class UnsafeFileError(pickle.UnpicklingError, ValueError):
+    """A file that ``weights_only=True`` refuses: it holds objects other than tensors and plain data."""
+
+
+def _foreign_kind(path: Path) -> str | None:
+    """What a model file that ``torch.load`` cannot read as weights is, from its first bytes: a TorchScript
+    archive, an ONNX model, or None (a torch.save file, or something unknown)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        try:
+            names = zipfile.ZipFile(path).namelist()
+        except zipfile.BadZipFile:
+            return None
+        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+            return "a TorchScript model (graphemo export: load it with torch.jit.load)"
+        return None
+    if path.suffix == ".onnx" or (head[:1] == b"\x08" and b"onnx" in head.lower()):
+        return "an ONNX model (graphemo export: run it with onnxruntime)"
+    return None
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:

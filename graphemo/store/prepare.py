@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -185,7 +187,9 @@ class _Workers:
         if self.workers <= 1 or len(items) <= 1:
             return map(fn, items)
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)))
+            self.pool = ProcessPoolExecutor(
+                max_workers=min(self.workers, len(items)), initializer=_worker_signals, initargs=(os.getpid(),)
+            )
         return self.pool.map(fn, items, chunksize=4)
 
     def __enter__(self) -> _Workers:
@@ -194,6 +198,20 @@ class _Workers:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_signals(parent: int) -> None:
+    """In a reading process: leave Ctrl-C to the parent (which stops the pool, so no worker prints a traceback),
+    die on SIGTERM, and (Linux) get SIGTERM when the parent dies, even by ``kill -9``: no orphaned workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
 
 
 def _scan_folder(folder: str) -> tuple[bytes, int, int, tuple[str, ...]]:

@@ -61,17 +61,46 @@ class WrittenVideo:
 @contextmanager
 def staging_dir(out: Path) -> Iterator[Path]:
     """A temporary sibling of ``out`` to write the store into; renamed to ``out`` when the block succeeds,
-    removed when it fails (``out`` is then untouched)."""
+    removed when it fails (``out`` is then untouched). Writers of one ``out`` take turns (an exclusive lock on
+    ``.<out>.lock``: two runs that make the same store at once do not collide), and staging folders that a killed
+    process left are removed first."""
+    import fcntl
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        yield tmp
-        _replace_dir(tmp, out)
-    except BaseException:
+    with open(out.parent / f".{out.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        remove_stale_staging(out)
+        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        tmp.mkdir()
+        try:
+            yield tmp
+            _replace_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove the staging folders (``.<out>.tmp-<pid>``, ``.<out>.old-<pid>``) that a killed process left beside
+    ``out``: those whose process no longer runs. Returns what was removed."""
+    removed = []
+    for path in out.parent.glob(f".{out.name}.*-*"):
+        kind, _, pid = path.name[len(out.name) + 2 :].partition("-")
+        if kind in ("tmp", "old") and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:

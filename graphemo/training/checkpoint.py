@@ -53,3 +53,30 @@ def load_checkpoint(path: str | Path) -> dict:
 def config_digest(resolved_yaml: str) -> str:
     """A short digest of the resolved config, so ``--resume`` can refuse a checkpoint of a different run."""
     return hashlib.sha256(resolved_yaml.encode()).hexdigest()[:16]
+
+
+def run_folder(output_dir: str | Path, experiment: str, run_name: str) -> Path:
+    """Where the runs named ``run_name`` keep their folders: ``<output_dir>/<experiment>/<run_name>/``, each run in
+    its own ``<run id>/`` below it (so two runs of one name, at once or not, never share a file)."""
+    safe = "".join(c if c.isalnum() or c in "._=-" else "_" for c in run_name)
+    return Path(output_dir) / experiment / safe
+
+
+def find_resumable(folder: Path, digest: str) -> tuple[dict, Path] | None:
+    """The newest checkpoint of config ``digest`` among the runs under ``folder`` (:func:`run_folder`) and its run
+    folder (a finished one is reported again, not retrained), or None when that name has no run yet.
+
+    Raises:
+        ValueError: there are checkpoints, but every one was written by a different config.
+    """
+    found = sorted(folder.glob(f"*/{LAST}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    others = []
+    for path in found:
+        state = load_checkpoint(path)
+        if state.get("config_digest") == digest:
+            return state, path.parent
+        others.append(str(path))
+    if others:
+        raise ValueError(f"{others[0]}: the checkpoint was written by a different config; remove its folder, "
+                         "choose another run_name, or run without --resume to start afresh")  # fmt: skip
+    return None

@@ -31,7 +31,9 @@ came from.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
+import json
 import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -99,8 +101,22 @@ class Layer:
 # --- loading -------------------------------------------------------------------------------------
 
 
+MAX_YAML_BYTES = 1 << 20  # a config file larger than 1 MiB is not a config
+MAX_YAML_NODES = 1_000_000  # values after expanding aliases (a "billion laughs" file expands to billions)
+MAX_RUNS = 10_000  # runs x grid points of one experiment file
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML silently keeps the last) and a
+    document that expands (through aliases) to more than ``MAX_YAML_NODES`` values."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        expanded = _expanded_size(node)
+        if expanded > MAX_YAML_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"its aliases expand to over {MAX_YAML_NODES:,} values (an alias bomb?)", node.start_mark
+            )
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
@@ -114,6 +130,30 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _expanded_size(root: yaml.Node) -> int:
+    """Values in the document under ``root`` once every alias is expanded (each shared node counted at each use,
+    up to ``MAX_YAML_NODES + 1``), in one pass over the distinct nodes."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack[-1]
+        children = _children(node)
+        if id(node) not in entered:  # first visit: its children first
+            entered.add(id(node))
+            stack += [c for c in children if id(c) not in entered]
+            continue
+        stack.pop()
+        sizes[id(node)] = min(1 + sum(sizes.get(id(c), 1) for c in children), MAX_YAML_NODES + 1)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
 def read_yaml(path: str | Path) -> Layer:
     """Parse a YAML file with a safe loader into a :class:`Layer` (an empty file is ``{}``).
 
@@ -123,9 +163,13 @@ def read_yaml(path: str | Path) -> Layer:
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a config file is at most {MAX_YAML_BYTES:,}")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
@@ -331,7 +375,23 @@ def build_config(merged: Mapping[str, Any], origins: Mapping[Path_, Layer] | Non
         checker.fail(err.path, err.reason)
     if "model" in merged:
         config.model = checker.model(merged["model"], ("model",))
+    problem = model_build_problem(config.model.name, json.dumps(config.model.options, sort_keys=True), config.task)
+    if problem:
+        checker.fail(("model",), f"{config.model.name} cannot be built with these options: {problem}")
     return config
+
+
+@functools.lru_cache(maxsize=256)
+def model_build_problem(name: str, options_json: str, task: str) -> str | None:
+    """Why model ``name`` with ``options_json`` cannot be built (a value its constructor refuses), or None; built
+    once per distinct model on a BODY_25 skeleton, so a dry run catches what the option names alone do not."""
+    from graphemo.models import build_model
+
+    try:
+        build_model(name, layout="body25", in_channels=3, task=task, **json.loads(options_json))
+    except (ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
+        return str(exc)
+    return None
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
@@ -429,6 +489,9 @@ def plan_runs(
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
         raise ConfigError(f"{own.where(('runs',))}: runs must be a list of mappings (partial configs)")
     points = grid_points(reserved.get("grid"), own)
+    if len(entries) * len(points) > MAX_RUNS:
+        raise ConfigError(f"{own.where(('runs',))}: runs x grid makes {len(entries) * len(points):,} runs; at most "
+                          f"{MAX_RUNS:,} per experiment file")  # fmt: skip
     planned: list[PlannedRun] = []
     terms: list[list[tuple[str, str]]] = []
     for i, entry in enumerate(entries):

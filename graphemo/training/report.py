@@ -69,11 +69,9 @@ def rows_from_mlflow(experiment: str, tracking_uri: str | None = None, *, includ
     Raises:
         KeyError: no such experiment in the store.
     """
-    from mlflow import MlflowClient
+    from graphemo.training.tracking import open_client, resolve_tracking_uri
 
-    from graphemo.training.tracking import resolve_tracking_uri
-
-    client = MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    client = open_client(resolve_tracking_uri(tracking_uri))
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = [e.name for e in client.search_experiments()]

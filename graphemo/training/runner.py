@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from graphemo.diagnostics import debug_enabled
 from graphemo.training import distributed as ddp
 from graphemo.training.compose import ConfigError, Layer, PlannedRun, plan_runs, to_yaml
 from graphemo.training.config import ExperimentConfig
@@ -82,9 +83,10 @@ def _train_one(
     except (KeyboardInterrupt, ConfigError):
         raise
     except Exception as exc:
+        if debug_enabled():
+            traceback.print_exc()
         out("".join(traceback.format_exception_only(type(exc), exc)).rstrip())
-        out(f"run {config.run_name} FAILED (traceback above); going on with the next run")
-        traceback.print_exc()
+        out(f"run {config.run_name} FAILED; going on with the next run (GRAPHEMO_DEBUG=1 shows the traceback)")
         return RunResult(config.run_name or config.model.name, config.model.name, config.task, status="FAILED",
                          error=f"{type(exc).__name__}: {exc}", group=group or config.run_name or "")  # fmt: skip
 

@@ -53,6 +53,25 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
         return None
 
 
+def open_client(uri: str) -> Any:
+    """An ``MlflowClient`` on ``uri`` whose store is ready. A new SQLite file is created (its tables made) under an
+    exclusive lock on ``<db>.lock``, so that two processes starting on the same new database do not both run its
+    migrations (which fails with ``duplicate column name``)."""
+    from mlflow import MlflowClient
+
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=uri)
+    db = Path(uri[len("sqlite:///") :])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    import fcntl
+
+    with open(f"{db}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)  # creates and migrates the tables, once
+    return client
+
+
 class Tracker:
     """One MLflow run. Create with :meth:`start`; a disabled tracker (:class:`NullTracker`) has the same API."""
 
@@ -73,10 +92,8 @@ class Tracker:
         tags: Mapping[str, str] | None = None,
     ) -> Tracker:
         """Create (or, with ``resume_run_id``, reopen) a run in ``experiment`` (created if missing)."""
-        from mlflow import MlflowClient
-
         uri = resolve_tracking_uri(tracking.uri)
-        client = MlflowClient(tracking_uri=uri)
+        client = open_client(uri)
         if resume_run_id:
             run = client.get_run(resume_run_id)
             client.update_run(resume_run_id, status="RUNNING")

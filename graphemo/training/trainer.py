@@ -15,6 +15,7 @@ import contextlib
 import os
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from torch import nn
 from graphemo.graphs.normalize import DEGENERATE_EXTENT
 from graphemo.store import PreparedStore
 from graphemo.training import distributed as ddp
-from graphemo.training.checkpoint import LAST, config_digest, load_checkpoint, save_atomic
+from graphemo.training.checkpoint import LAST, config_digest, find_resumable, run_folder, save_atomic
 from graphemo.training.compose import config_to_dict, flatten, to_yaml
 from graphemo.training.config import ExperimentConfig, OptimConfig, ScheduleConfig
 from graphemo.training.data import TrainingData, build_training_data, make_loader
@@ -295,7 +296,8 @@ def fit(
         config: the resolved run config.
         tracker: an open MLflow run; by default one is started (rank 0, ``tracking.enabled``) as a child of
             ``parent_run_id``.
-        resume: continue from ``<output_dir>/<name>/<run_name>/last.pt`` if it exists.
+        resume: continue the newest unfinished run of this name and config from its last checkpoint
+            (:func:`~graphemo.training.checkpoint.find_resumable`), in its folder and MLflow run.
         store: the opened prepared store (default: ``config.data.store``, which
             :func:`graphemo.training.data.make_store` makes from the data section before training).
 
@@ -306,20 +308,16 @@ def fit(
     device = ddp.resolve_device(config.train.device, info)
     progress = config.train.progress and info.is_main
     seed_everything(config.seed + info.rank, config.train.deterministic)
-    run_dir = Path(config.train.output_dir) / config.name / (config.run_name or config.model.name)
+    runs = run_folder(config.train.output_dir, config.name, config.run_name or config.model.name)
     digest = _resume_digest(config)
-    state = None
-    if resume and (run_dir / LAST).exists():
-        state = load_checkpoint(run_dir / LAST)
-        if state.get("config_digest") != digest:
-            raise ValueError(f"{run_dir / LAST}: the checkpoint was written by a different config; "
-                             "remove the run folder or choose another run_name to start afresh")  # fmt: skip
+    found = find_resumable(runs, digest) if resume else None
+    state, run_dir = found if found is not None else (None, None)
     if store is None:
         if not (Path(config.data.store) / "meta.json").exists():
             raise FileNotFoundError(f"data.store {config.data.store} is not a prepared store; make it first "
                                     "(graphemo run does: graphemo.training.data.make_store)")  # fmt: skip
         store = PreparedStore(config.data.store)
-    result = RunResult(config.run_name or config.model.name, config.model.name, config.task, run_dir=str(run_dir))
+    result = RunResult(config.run_name or config.model.name, config.model.name, config.task)
     own_tracker = tracker is None
     if tracker is None:
         if info.is_main and config.tracking.enabled:
@@ -329,6 +327,8 @@ def fit(
         else:
             tracker = NullTracker()
     result.run_id = tracker.run_id or None
+    run_dir = run_dir or runs / (tracker.run_id or uuid.uuid4().hex)  # this run's own folder
+    result.run_dir = str(run_dir)
     started = time.perf_counter()
     try:
         _fit(config, store, tracker, state, result, run_dir, digest, info, device, progress)
