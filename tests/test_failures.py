@@ -20,7 +20,7 @@ from graphemo.skeleton import get_layout
 from graphemo.sources.synth import generate_dataset
 from graphemo.store import prepare_dataset
 from graphemo.training.runner import run_experiment
-from tests.test_training import child_runs, client_for, write_experiment
+from tests.test_training import child_runs, client_for, start_mlflow_server, stop_server, write_experiment
 
 pytestmark = pytest.mark.e2e
 PYTHON = sys.executable
@@ -130,6 +130,35 @@ def test_a_killed_prepare_leaves_no_worker_and_no_folder_for_ever(tmp_path, many
     store = prepare_dataset(many_videos, out, workers=1, progress=False)
     assert not list(tmp_path.glob(f".{out.name}.tmp-*"))  # ... and the next run removes it
     assert store.num_frames == 40 * 1500
+
+
+# --- a tracking server that goes away ----------------------------------------------------------------
+
+
+def test_training_goes_on_while_the_tracking_server_is_away_and_its_metrics_arrive_later(tmp_path, synth_root):
+    backend, artifacts, log = f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "artifacts", tmp_path / "server.log"
+    server, uri = start_mlflow_server(backend, artifacts, log)
+    path = write_experiment(tmp_path, synth_root, "", uri=uri, train={"epochs": 30, "max_steps_per_epoch": 2})
+    proc = graphemo("run", str(path))
+    runs = tmp_path / "runs" / "tiny" / "mlp"
+    try:
+        wait_for(lambda: any(runs.glob("*/last.pt")), proc)
+        stop_server(server)  # the server goes away mid-run
+        (checkpoint,) = runs.glob("*/last.pt")
+        epoch_at_loss = torch.load(checkpoint, weights_only=True)["epoch"]
+        wait_for(lambda: torch.load(checkpoint, weights_only=True)["epoch"] >= epoch_at_loss + 3, proc)  # goes on
+        server, _ = start_mlflow_server(backend, artifacts, log, port=int(uri.rsplit(":", 1)[1]))  # and comes back
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        assert err.count("warning: MLflow did not take") == 1 and "Traceback" not in err
+        client = client_for(uri)
+        (child,), _ = child_runs(client, "tiny")
+        assert child.info.status == "FINISHED"
+        steps = sorted({m.step for m in client.get_metric_history(child.info.run_id, "train/loss")})
+        assert steps == list(range(1, 31))  # nothing lost
+    finally:
+        proc.kill()
+        stop_server(server)
 
 
 # --- two runs at once ------------------------------------------------------------------------------

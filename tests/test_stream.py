@@ -148,6 +148,30 @@ def test_a_file_that_stays_truncated_is_reported_and_skipped(tmp_path, video):
     assert summary.bad_files == 1 and any(files[victim].name in n for n in notices)
 
 
+def test_a_partial_file_deleted_before_it_completes_is_reported_as_skipped(tmp_path, video):
+    files = sorted(video.glob("*.json"))[:8]
+    live = tmp_path / "live"
+    live.mkdir()
+    notices, results = [], []
+
+    def writer():
+        LiveWriter(files[:4], live).run()
+        raw = files[4].read_bytes()
+        (live / files[4].name).write_bytes(raw[: len(raw) // 2])  # a writer that dies half-way
+        time.sleep(0.2)
+        (live / files[4].name).unlink()
+        LiveWriter(files[5:], live).run()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    summary = watch_folder(save(tmp_path, "mlp"), live, on_result=results.append, on_notice=notices.append,
+                           partial_timeout=5.0, idle_timeout=0.6)  # fmt: skip
+    thread.join()
+    assert summary.skipped == 1 and f"{files[4].name}: deleted before it was complete" in " ".join(notices)
+    assert "1 skipped file(s)" in summary.format()
+    assert 4 not in {r.frame for r in results if r.present}
+
+
 def test_an_emptied_folder_starts_afresh(tmp_path, video):
     files = sorted(video.glob("*.json"))
     live = tmp_path / "live"

@@ -317,15 +317,18 @@ def _user_exists(pwd, name: str) -> bool:
         return False
 
 
-def start_mlflow_server(backend: str, artifacts: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """A real ``mlflow server`` (1 worker, no job runner) on a free loopback port; returns it once healthy."""
+def start_mlflow_server(
+    backend: str, artifacts: Path, log: Path, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """A real ``mlflow server`` (1 worker, no job runner) on loopback (a free port unless given); returns it once
+    healthy."""
     import urllib.request
 
-    port = _free_port()
+    port = port or _free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = [str(Path(PYTHON).with_name("mlflow")), "server", "--host", "127.0.0.1", "--port", str(port),
                "--workers", "1", "--backend-store-uri", backend, "--artifacts-destination", str(artifacts)]  # fmt: skip
-    with open(log, "wb") as sink:
+    with open(log, "ab") as sink:
         server = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -116,6 +116,7 @@ class FolderWatcher:
         self._seen_mtime: int | None = None  # the mtime that the last listing or found expected names explain
         self._listed_at = -float("inf")
         self._list_seconds = 0.0
+        self.skipped: list[tuple[Path, str]] = []  # files given up on, and why, not yet reported (see take_skipped)
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -126,6 +127,11 @@ class FolderWatcher:
         self.blocked_since: float | None = None
         self._pattern: tuple[str, int, str] | None = None  # (prefix, digits, suffix) of the newest name
         self._newest = -1  # highest frame number seen
+
+    def take_skipped(self) -> list[tuple[Path, str]]:
+        """The files given up on since the last call (a partial file deleted before it completed), and why."""
+        skipped, self.skipped = self.skipped, []
+        return skipped
 
     def idle_for(self) -> float:
         """Seconds since a new file last appeared; 0 while a file is still being written or a frame waits."""
@@ -216,7 +222,8 @@ class FolderWatcher:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:  # not (or no longer) there
-            self.pending.pop(name, None)
+            if self.pending.pop(name, None) is not None:
+                self.skipped.append((path, "deleted before it was complete"))
             return False
         except IsADirectoryError:
             self.done.add(name)
@@ -442,6 +449,7 @@ class StreamSummary:
     frames: int = 0
     with_person: int = 0
     bad_files: int = 0
+    skipped: int = 0
     resets: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -459,7 +467,8 @@ class StreamSummary:
         s = self.stats()
         return (
             f"stream stopped ({self.stopped_by}): {self.frames} frames in {self.seconds:.1f} s, "
-            f"{self.with_person} with a person, {self.bad_files} bad file(s), {self.resets} reset(s)\n"
+            f"{self.with_person} with a person, {self.bad_files} bad file(s), {self.skipped} skipped file(s), "
+            f"{self.resets} reset(s)\n"
             f"latency per frame: mean {s['mean']:.2f} ms, p50 {s['p50']:.2f} ms, p99 {s['p99']:.2f} ms "
             f"-> {s['fps']:.0f} frames/s of compute"
         )
@@ -524,6 +533,9 @@ def watch_folder(
                 summary.stopped_by = "stop event"
                 break
             events = watcher.poll()
+            for path, reason in watcher.take_skipped():
+                summary.skipped += 1
+                notice(f"skipped {path}: {reason}")
             for event in events:
                 if isinstance(event, FolderReset):
                     emit(stream.flush())
@@ -546,6 +558,7 @@ def watch_folder(
                 if event.number is None:
                     continue
                 if stream.knows(event.number):
+                    summary.skipped += 1
                     notice(f"skipped {event.path}: frame {event.number} was already given by another file")
                     continue
                 summary.frames += 1

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -72,13 +74,32 @@ def open_client(uri: str) -> Any:
     return client
 
 
+RETRY_EVERY_SECONDS = 30.0  # while the store does not answer, calls are queued and re-sent at most this often
+HTTP_DEFAULTS = {  # MLflow's own defaults retry a dead server for about 8 minutes per call
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
+
+
 class Tracker:
-    """One MLflow run. Create with :meth:`start`; a disabled tracker (:class:`NullTracker`) has the same API."""
+    """One MLflow run. Create with :meth:`start`; a disabled tracker (:class:`NullTracker`) has the same API.
+
+    A tracking store that stops answering (a server that goes away, a full disk under SQLite) does not stop
+    training: the first failed call prints one warning, that call and the next ones are queued (figures are kept
+    in a spool folder), the queue is re-sent at most every ``RETRY_EVERY_SECONDS`` and at :meth:`end`, and what
+    still could not be sent is said there, in one line. With an HTTP server, calls give up after about 30 s
+    (``HTTP_DEFAULTS``, unless those variables are set) instead of MLflow's 8 minutes.
+    """
 
     def __init__(self, client: Any, run_id: str, experiment_id: str) -> None:
         self.client = client
         self.run_id = run_id
         self.experiment_id = experiment_id
+        self.queue: list[tuple[str, Any]] = []  # (what, call) not yet sent, in order
+        self.failing_since: float | None = None
+        self._last_try = 0.0
+        self._spool: Path | None = None
 
     @classmethod
     def start(
@@ -93,6 +114,9 @@ class Tracker:
     ) -> Tracker:
         """Create (or, with ``resume_run_id``, reopen) a run in ``experiment`` (created if missing)."""
         uri = resolve_tracking_uri(tracking.uri)
+        if uri.startswith(("http://", "https://")):
+            for key, value in HTTP_DEFAULTS.items():
+                os.environ.setdefault(key, value)
         client = open_client(uri)
         if resume_run_id:
             run = client.get_run(resume_run_id)
@@ -105,13 +129,36 @@ class Tracker:
         run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
         return cls(client, run.info.run_id, experiment_id)
 
+    def _send(self, what: str, call: Any) -> None:
+        """Run ``call`` (after whatever is queued), or queue it while the store does not answer."""
+        self.queue.append((what, call))
+        now = time.monotonic()
+        if self.failing_since is not None and now - self._last_try < RETRY_EVERY_SECONDS:
+            return
+        self._last_try = now
+        while self.queue:
+            try:
+                self.queue[0][1]()
+            except Exception as exc:  # the store's errors are many (HTTP, SQL, OS); training goes on regardless
+                if self.failing_since is None:
+                    self.failing_since = now
+                    print(f"warning: MLflow did not take {self.queue[0][0]} ({_short(exc)}); training goes on, "
+                          f"and what it logs is queued and sent when the store answers", file=sys.stderr)  # fmt: skip
+                return
+            self.queue.pop(0)
+        if self.failing_since is not None:
+            print(f"MLflow answers again; the queued calls of the last {now - self.failing_since:.0f} s were sent",
+                  file=sys.stderr)  # fmt: skip
+            self.failing_since = None
+
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Log parameters in one batched call (values stringified and cut to MLflow's limit)."""
+        """Log parameters in batched calls (values stringified and cut to MLflow's limit)."""
         from mlflow.entities import Param
 
         items = [Param(str(k)[:250], _param_value(v)) for k, v in params.items()]
         for i in range(0, len(items), 100):  # MLflow accepts at most 100 params per batch
-            self.client.log_batch(self.run_id, params=items[i : i + 100])
+            batch = items[i : i + 100]
+            self._send("parameters", lambda batch=batch: self.client.log_batch(self.run_id, params=batch))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Log the finite numbers of ``metrics`` at ``step`` in one batched call."""
@@ -124,25 +171,27 @@ class Tracker:
             if isinstance(v, int | float) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
         ]
         for i in range(0, len(items), 1000):
-            self.client.log_batch(self.run_id, metrics=items[i : i + 1000])
+            batch = items[i : i + 1000]
+            send = lambda batch=batch: self.client.log_batch(self.run_id, metrics=batch)  # noqa: E731
+            self._send(f"the metrics of step {step}", send)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         from mlflow.entities import RunTag
 
         items = [RunTag(str(k), _param_value(v)) for k, v in tags.items() if v is not None]
         if items:
-            self.client.log_batch(self.run_id, tags=items)
+            self._send("tags", lambda: self.client.log_batch(self.run_id, tags=items))
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         """Upload a file or a directory (recursively) to the run's artifacts."""
         path = Path(path)
         if path.is_dir():
-            self.client.log_artifacts(self.run_id, str(path), artifact_path)
+            self._send(str(path), lambda: self.client.log_artifacts(self.run_id, str(path), artifact_path))
         else:
-            self.client.log_artifact(self.run_id, str(path), artifact_path)
+            self._send(str(path), lambda: self.client.log_artifact(self.run_id, str(path), artifact_path))
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self.client.log_text(self.run_id, text, artifact_file)
+        self._send(artifact_file, lambda: self.client.log_text(self.run_id, text, artifact_file))
 
     def log_json(self, data: Any, artifact_file: str) -> None:
         self.log_text(json.dumps(data, indent=2, default=_json_default), artifact_file)
@@ -151,16 +200,30 @@ class Tracker:
         """Save a matplotlib figure as a PNG artifact (and close it)."""
         import matplotlib.pyplot as plt
 
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp) / Path(artifact_file).name
-            figure.savefig(target, dpi=110, bbox_inches="tight")
-            plt.close(figure)
-            parent = str(Path(artifact_file).parent)
-            self.client.log_artifact(self.run_id, str(target), None if parent == "." else parent)
+        if self._spool is None:
+            self._spool = Path(tempfile.mkdtemp(prefix="graphemo-figures-"))
+        target = self._spool / f"{len(list(self._spool.iterdir()))}" / Path(artifact_file).name
+        target.parent.mkdir()
+        figure.savefig(target, dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        parent = str(Path(artifact_file).parent)
+        self._send(artifact_file, lambda: self.client.log_artifact(self.run_id, str(target),
+                                                                     None if parent == "." else parent))  # fmt: skip
 
     def end(self, status: str = "FINISHED") -> None:
-        """Close the run as ``FINISHED``, ``FAILED`` or ``KILLED``."""
-        self.client.set_terminated(self.run_id, status=status)
+        """Close the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (after sending what is queued)."""
+        self._last_try = 0.0  # one more try now
+        self._send(f"the run's end ({status})", lambda: self.client.set_terminated(self.run_id, status=status))
+        if self.queue:
+            print(f"warning: MLflow run {self.run_id}: {len(self.queue)} call(s) could not be sent (the first: "
+                  f"{self.queue[0][0]}); the run's files are in its output folder", file=sys.stderr)  # fmt: skip
+        elif self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
 
 
 class NullTracker(Tracker):
