@@ -161,3 +161,35 @@ def test_a_ragged_csv_row_and_a_split_given_twice_are_refused_with_the_line(clea
         store = prepare(root / "keypoints", tmp_path, labels=LabelSpec(csv=str(table)))
         (problem,) = problems_of(store)
         assert message in problem, problem
+
+
+# --- how errors are told ------------------------------------------------------------------------------
+
+
+def test_errors_are_described_in_one_line_with_the_right_exit_code():
+    import errno
+
+    from graphemo.commands.errors import describe
+    from graphemo.training.compose import ConfigError
+
+    assert describe(OSError(errno.ENOSPC, "No space left on device", "/data/store")) == (
+        "no space left on /data/store", 1)  # fmt: skip
+    message, code = describe(RuntimeError("PytorchStreamWriter failed writing file: No space left on device"))
+    assert message.startswith("no space left on the device") and code == 1
+    assert describe(ConfigError("exp.yaml:3: train.epocs: unknown key")) == (
+        "config error: exp.yaml:3: train.epocs: unknown key", 2)  # fmt: skip
+    assert describe(FileNotFoundError(errno.ENOENT, "No such file or directory", "x.pt")) == (
+        "x.pt: No such file or directory", 1)  # fmt: skip
+    message, code = describe(ZeroDivisionError("division by zero"))
+    assert "bug in graphemo" in message and "--debug" in message and code == 1
+
+
+def test_a_failing_command_prints_one_line_and_the_traceback_only_when_asked(tmp_path, capsys, monkeypatch):
+    from graphemo.cli import main
+
+    monkeypatch.setenv("GRAPHEMO_DEBUG", "0")  # restored after the test (--debug sets it to 1)
+    assert main(["prepare", str(tmp_path / "none"), "--out", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "graphemo prepare:" in err and "Traceback" not in err
+    assert main(["prepare", str(tmp_path / "none"), "--out", str(tmp_path / "s"), "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err

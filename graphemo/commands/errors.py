@@ -44,6 +44,8 @@ def describe(exc: BaseException) -> tuple[str, int]:
     """The one-line message and exit code for an exception a command raised."""
     if isinstance(exc, _usage_error_types()):
         return f"config error: {exc}", EXIT_USAGE
+    if "No space left on device" in str(exc) and not isinstance(exc, OSError):  # torch.save, numpy wrap it
+        return f"no space left on the device ({_first_line(exc)})", EXIT_ERROR
     if isinstance(exc, OSError):
         where = exc.filename or ""
         if exc.errno == errno.ENOSPC:
@@ -58,6 +60,10 @@ def describe(exc: BaseException) -> tuple[str, int]:
         return f"MLflow: {exc}", EXIT_ERROR
     return (f"internal error ({type(exc).__name__}: {exc}); this is a bug in graphemo: please report it with the "
             "traceback that --debug (or GRAPHEMO_DEBUG=1) shows"), EXIT_ERROR  # fmt: skip
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200]
 
 
 @contextmanager
