@@ -193,3 +193,21 @@ def test_a_failing_command_prints_one_line_and_the_traceback_only_when_asked(tmp
     assert err.count("\n") == 1 and "graphemo prepare:" in err and "Traceback" not in err
     assert main(["prepare", str(tmp_path / "none"), "--out", str(tmp_path / "s"), "--debug"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("which", ["file", "folder"])
+def test_a_name_that_is_not_utf8_is_refused_by_name(clean, tmp_path, which):
+    import os
+
+    root, _ = clean
+    keypoints = tmp_path / "keypoints"
+    shutil.copytree(root / "keypoints", keypoints)
+    video = keypoints / VIDEO
+    if which == "file":
+        os.rename(video / frame_file_name(VIDEO, 3), os.fsencode(video) + b"/clip\xff_000000000003_keypoints.json")
+    else:
+        os.rename(video, os.fsencode(keypoints) + b"/v\xfeid")
+    with pytest.raises(ValueError, match=r"is not UTF-8; rename it") as info:
+        prepare(keypoints, tmp_path)
+    assert ("\\xff" if which == "file" else "\\xfe") in str(info.value)
+    str(info.value).encode("utf-8")  # the message itself prints anywhere

@@ -572,6 +572,14 @@ def frame_number(path: str | os.PathLike[str]) -> int:
     return _checked_frame(int(match.group(1)), path)
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogates
+        return False
+    return True
+
+
 def _checked_frame(number: int, path: str | os.PathLike[str]) -> int:
     if number > MAX_FRAME:
         raise ValueError(f"{path}: frame number {number:,} is beyond {MAX_FRAME:,} (days of video): not a frame")
@@ -601,6 +609,9 @@ def frame_files(folder: str | os.PathLike[str]) -> list[tuple[int, str]]:
                 n = int(base[len(head) :]) if head != base and not head[-1:].isdecimal() else frame_number(name)
                 if n in found:
                     raise ValueError(f"{folder}: frame {n} appears twice ({Path(found[n]).name}, {name})")
+                if not name.isascii() and not _is_utf8(name):
+                    shown = os.fsdecode(folder).encode("utf-8", "backslashreplace").decode()
+                    raise ValueError(f"{shown}: the file name {os.fsencode(name)!r} is not UTF-8; rename it")
                 found[n] = entry.path
     if found:
         last = max(found)

@@ -120,6 +120,7 @@ def _video_folders(root: str | os.PathLike[str]) -> tuple[list[tuple[Path, str]]
         if not any(f.endswith(".json") and not f.startswith(".") for f in filenames):
             continue
         folder = Path(dirpath)
+        _check_utf8(folder.name, folder.parent)
         key = canonical_video_id(folder.name)
         if key in seen:
             return found, ValueError(f"two video folders have the id {key!r}: {seen[key]} and {folder}")
@@ -138,6 +139,17 @@ class VideoFolder:
     length: int  # highest frame number + 1
     num_files: int
     samples: tuple[str, ...]  # first, middle and last frame file
+
+
+def _check_utf8(name: str, where: str | os.PathLike[str]) -> None:
+    """Refuse a file or folder name that is not UTF-8 (Python keeps its bytes as surrogates, which no store file,
+    message or MLflow record can hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        shown = os.fsdecode(where).encode("utf-8", "backslashreplace").decode()
+        raise ValueError(f"{shown}: the name {raw!r} is not UTF-8; rename it (e.g. convmv -f latin1 -t utf8)") from None
 
 
 def scan_videos(root: str | os.PathLike[str], workers: int = 1) -> tuple[list[VideoFolder], str]:
