@@ -141,9 +141,46 @@ def test_bad_yaml_duplicate_keys_and_bad_set_items(project):
 
 def test_dry_run_prints_the_resolved_config(project, capsys):
     path = write(project, "name: e\ndefaults: [optim/sgd]\nmodel: {name: mlp, hidden: [32]}\n")
-    assert main(["run", str(path), "--dry-run", "--set", "train.epochs=3"]) == 0
+    assert main(["run", str(path), "--dry-run", "--verbose", "--set", "train.epochs=3"]) == 0
     out = capsys.readouterr().out
     assert "# --- run mlp ---" in out and "epochs: 3" in out and "name: sgd" in out and "hidden: [32]" in out
+
+
+def test_dry_run_prints_a_compact_plan_of_what_differs(project, capsys):
+    text = "name: e\nmodel: {name: mlp}\nruns:\n  - {model: {name: mlp}}\n  - {model: {name: gcn}}\n"
+    path = write(project, text)
+    assert main(["run", str(path), "--dry-run", "--grid", "optim.lr=0.1,0.01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("4 run(s); the settings in which they differ")
+    assert lines[1].split() == ["mlp", "lr=0.1", "model.name=mlp", "optim.lr=0.1"]
+    assert lines[4].split() == ["gcn", "lr=0.01", "model.name=gcn", "optim.lr=0.01"]
+
+
+def test_only_picks_runs_by_pattern_before_set_renames_them(project):
+    text = ("name: e\nmodel: {name: mlp}\ncv: {folds: 2}\nruns:\n  - {model: {name: stgcn, channels: [8]}}\n"
+            "  - {model: {name: mlp}}\n  - {model: {name: mlp}}\n")  # fmt: skip
+    path = write(project, text)
+    planned, _ = plan_runs(path, ["model.name=gat"], only=["stgcn"])
+    assert [p.label for p in planned] == ["gat fold=1", "gat fold=2"] and planned[0].config.model.options == {}
+    assert [p.label for p in plan_runs(path, only=["mlp"])[0]] == [
+        "mlp-1 fold=1", "mlp-1 fold=2", "mlp-2 fold=1", "mlp-2 fold=2"]  # fmt: skip
+    assert [p.label for p in plan_runs(path, only=["mlp-2 fold=2", "st*"])[0]] == [
+        "stgcn fold=1", "stgcn fold=2", "mlp-2 fold=2"]  # fmt: skip
+    with pytest.raises(ConfigError, match="--only 'gin' names no run; runs: stgcn, mlp-1, mlp-2"):
+        plan_runs(path, only=["gin"])
+
+
+def test_set_can_target_runs_and_grid_can_come_from_the_command_line(project):
+    text = "name: e\nmodel: {name: mlp}\nruns:\n  - {model: {name: stgcn, channels: [8]}}\n  - {model: {name: mlp}}\n"
+    path = write(project, text)
+    planned, _ = plan_runs(path, ["stgcn:model.channels=[4, 4]", "train.epochs=2"], grid=["seed=0,1"])
+    by_label = {p.label: p.config for p in planned}
+    assert set(by_label) == {"stgcn seed=0", "stgcn seed=1", "mlp seed=0", "mlp seed=1"}
+    assert by_label["stgcn seed=1"].model.options["channels"] == [4, 4] and by_label["mlp seed=0"].model.options == {}
+    assert all(c.train.epochs == 2 for c in by_label.values())
+    assert {p.group for p in planned} == {"stgcn", "mlp"}  # seeds are replicates of one result
+    with pytest.raises(ConfigError, match="--grid 'seed': expected KEY=V1,V2"):
+        plan_runs(path, grid=["seed"])
 
 
 def test_cli_reports_config_errors_without_a_traceback(project, capsys):

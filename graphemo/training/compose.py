@@ -31,6 +31,7 @@ came from.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import functools
 import itertools
 import json
@@ -472,46 +473,159 @@ def _short_key(key: str) -> str:
 
 
 def plan_runs(
-    path: str | Path, overrides: Sequence[str] = (), configs: Sequence[str | Path] = ()
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    configs: Sequence[str | Path] = (),
+    *,
+    only: Sequence[str] = (),
+    grid: Sequence[str] = (),
 ) -> tuple[list[PlannedRun], dict]:
     """Every run an experiment file describes (``runs`` x ``grid``, then ``--set`` overrides), validated.
+
+    Args:
+        path: the experiment YAML.
+        overrides: ``KEY=VALUE`` for every run, or ``RUN:KEY=VALUE`` for the runs ``RUN`` selects (see ``only``).
+        configs: folders to look up ``defaults`` in first.
+        only: run patterns (``fnmatch`` globs; a plain word also matches its ``-1``/``key=value`` variants) chosen
+            among the labels the file gives, before ``overrides`` change any name.
+        grid: ``KEY=V1,V2`` axes added to (or replacing) the file's ``grid:``.
 
     Returns:
         ``(runs, reserved)`` where ``reserved`` holds the file's ``sweep`` section (if any) for
         :mod:`graphemo.training.sweep`.
 
     Raises:
-        ConfigError: the first problem found in any run (nothing has started yet).
+        ConfigError: the first problem found in any run (nothing has started yet), or a pattern that selects none.
     """
     base, own, reserved = load_experiment(path, configs)
-    override_layer = parse_overrides(overrides)
+    shared, per_run = split_overrides(overrides)
     entries = reserved.get("runs") or [{}]
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
         raise ConfigError(f"{own.where(('runs',))}: runs must be a list of mappings (partial configs)")
-    points = grid_points(reserved.get("grid"), own)
+    points = grid_points({**(reserved.get("grid") or {}), **parse_grid(grid)}, own)
     if len(entries) * len(points) > MAX_RUNS:
         raise ConfigError(f"{own.where(('runs',))}: runs x grid makes {len(entries) * len(points):,} runs; at most "
                           f"{MAX_RUNS:,} per experiment file")  # fmt: skip
-    planned: list[PlannedRun] = []
-    terms: list[list[tuple[str, str]]] = []
-    for i, entry in enumerate(entries):
-        entry_layer = Layer(dict(entry), own.source, own.text, root=("runs", str(i)))
-        for point in points:
-            layers = [*base, own, entry_layer, dotted_layer(point, f"{own.source} (grid)"), override_layer]
-            merged, origins = merge_layers(layers)
-            config = build_config(merged, origins)
-            planned.append(PlannedRun(config, layers, config.run_name or config.model.name))
-            terms.append(_grid_terms(config, point))
-    counts, seen = Counter((p.label, *t) for p, t in zip(planned, terms, strict=True)), Counter()
-    for p, run_terms in zip(planned, terms, strict=True):
-        head = p.label
-        if counts[(head, *run_terms)] > 1:  # unique, stable names: stgcn-1 lr=0.1, stgcn-2 lr=0.1
-            seen[(head, *run_terms)] += 1
-            head = f"{head}-{seen[(head, *run_terms)]}"
-        p.label = " ".join([head, *(term for _, term in run_terms)])
-        p.group = " ".join([head, *(term for key, term in run_terms if key not in REPLICATE_KEYS)])
-        p.config.run_name = p.label
-    return _expand_folds(planned), reserved
+    cells = [(Layer(dict(e), own.source, own.text, root=("runs", str(i))), point)
+             for i, e in enumerate(entries) for point in points]  # fmt: skip
+
+    def build(cell: tuple[Layer, dict], extra: list[Layer]) -> tuple[ExperimentConfig, list[Layer]]:
+        layers = [*base, own, cell[0], dotted_layer(cell[1], f"{own.source} (grid)"), *extra]
+        merged, origins = merge_layers(layers)
+        return build_config(merged, origins), layers
+
+    first_names: list[tuple[str, str]] = []
+    first_suffixes = None
+    folds: dict[int, set[int] | None] = {}
+    if only or per_run:  # the names the file gives, which --only and RUN:KEY=VALUE select by
+        first = [build(c, [])[0] for c in cells]
+        first_names, first_suffixes = _run_names([(config, c[1]) for config, c in zip(first, cells, strict=True)])
+        if only:
+            folds = _select(first_names, [_fold_count(config) for config in first], only, path)
+    chosen = list(folds) if only else list(range(len(cells)))
+    planned = []
+    for k in chosen:
+        extra = [parse_overrides(shared)] + [parse_overrides([item]) for pattern, item in per_run
+                                             if _matches(first_names[k], pattern)]  # fmt: skip
+        config, layers = build(cells[k], extra)
+        planned.append(PlannedRun(config, layers, ""))
+    kept = [first_suffixes[k] for k in chosen] if first_suffixes is not None else None
+    names, _ = _run_names([(p.config, cells[k][1]) for p, k in zip(planned, chosen, strict=True)], kept)
+    for p, (label, group) in zip(planned, names, strict=True):
+        p.label, p.group = label, group
+        p.config.run_name = label
+    expanded = []
+    for p, k in zip(planned, chosen, strict=True):
+        runs = _expand_folds([p])
+        wanted = folds.get(k)
+        expanded += [r for r in runs if wanted is None or r.config.cv.fold in wanted]
+    return expanded, reserved
+
+
+def _fold_count(config: ExperimentConfig) -> int:
+    """Folds a run expands into (0: it is one run)."""
+    return config.cv.folds if config.cv is not None and config.cv.fold is None else 0
+
+
+def split_overrides(items: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """``--set`` items for every run, and ``(run pattern, KEY=VALUE)`` of the ``RUN:KEY=VALUE`` ones."""
+    shared, per_run = [], []
+    for item in items:
+        key = item.partition("=")[0]
+        if ":" in key:
+            pattern, _, rest = item.partition(":")
+            per_run.append((pattern.strip(), rest))
+        else:
+            shared.append(item)
+    return shared, per_run
+
+
+def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
+    """``["seed=0,1", "optim.lr=1e-3,3e-3"]`` -> ``{"seed": [0, 1], "optim.lr": [0.001, 0.003]}`` (values as YAML;
+    a value holding commas goes in brackets: ``model.channels=[32,64],[64,128]``)."""
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or not raw.strip():
+            raise ConfigError(f"--grid {item!r}: expected KEY=V1,V2,..., e.g. seed=0,1")
+        try:
+            values = yaml.safe_load(f"[{raw}]")
+        except yaml.YAMLError:
+            raise ConfigError(f"--grid {item!r}: the values are not a YAML list") from None
+        out[key.strip()] = values
+    return out
+
+
+def _matches(name: tuple[str, str], pattern: str) -> bool:
+    """Whether a run (``(label, group)``) is one ``pattern`` names: a glob on the label or the group, or a plain
+    word followed by a ``-n`` suffix or ``key=value`` terms (``gat`` names ``gat-1 lr=0.1``)."""
+    label, group = name
+    return any(fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text, pattern + "[ -]*")
+               for text in (label, group))  # fmt: skip
+
+
+def _select(
+    names: list[tuple[str, str]], fold_counts: list[int], only: Sequence[str], path: str | Path
+) -> dict[int, set[int] | None]:
+    """The runs ``only`` names, by index: ``None`` for all of a run's folds, else the folds named
+    (``stgcn fold=2``)."""
+    chosen: dict[int, set[int] | None] = {}
+    for pattern in only:
+        found = False
+        for k, (name, folds) in enumerate(zip(names, fold_counts, strict=True)):
+            if _matches(name, pattern):
+                chosen[k], found = None, True
+                continue
+            label, group = name
+            named = {f for f in range(1, folds + 1) if _matches((f"{label} fold={f}", f"{group} fold={f}"), pattern)}
+            if named:
+                found = True
+                if chosen.get(k, set()) is not None:
+                    chosen[k] = chosen.get(k, set()) | named
+        if not found:
+            raise ConfigError(f"{path}: --only {pattern!r} names no run; runs: {', '.join(n[0] for n in names)}")
+    return dict(sorted(chosen.items()))
+
+
+def _run_names(
+    runs: list[tuple[ExperimentConfig, dict]], suffixes: list[str] | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """``(label, group)`` per ``(config, grid point)``: the run name (or model), then ``key=value`` per grid value;
+    and the ``-n`` suffixes added where the same name would repeat (computed unless given: a run keeps the number
+    the file gave it when an override renames it)."""
+    heads = [config.run_name or config.model.name for config, _ in runs]
+    terms = [_grid_terms(config, point) for config, point in runs]
+    if suffixes is None:
+        keys = [(h, *t) for h, t in zip(heads, terms, strict=True)]
+        counts, seen, suffixes = Counter(keys), Counter(), []
+        for key in keys:  # unique, stable names: stgcn-1 lr=0.1, stgcn-2 lr=0.1
+            seen[key] += 1
+            suffixes.append(f"-{seen[key]}" if counts[key] > 1 else "")
+    out = []
+    for head, suffix, run_terms in zip(heads, suffixes, terms, strict=True):
+        out.append((" ".join([head + suffix, *(t for _, t in run_terms)]),
+                    " ".join([head + suffix, *(t for key, t in run_terms if key not in REPLICATE_KEYS)])))  # fmt: skip
+    return out, suffixes
 
 
 def _expand_folds(planned: list[PlannedRun]) -> list[PlannedRun]:

@@ -151,3 +151,27 @@ def format_groups(rows: Sequence[GroupRow], title: str = "") -> str:
     out = [title] if title else []
     out += [line.format(*header), "  ".join("-" * w for w in widths), *(line.format(*b) for b in body)]
     return "\n".join(out)
+
+
+def format_plan(runs: Sequence[tuple[str, dict[str, object]]]) -> str:
+    """The plan of a dry run: one row per run (its label, then the settings in which the runs differ).
+
+    Args:
+        runs: ``(label, flattened resolved config)`` per run, in order.
+    """
+    if not runs:
+        return "no runs"
+    keys = sorted({k for _, flat in runs for k in flat} - {"run_name"})
+    differing = [k for k in keys if len({repr(flat.get(k)) for _, flat in runs}) > 1]
+    width = max(len(label) for label, _ in runs)
+    lines = [f"{len(runs)} run(s); the settings in which they differ ({len(differing)} of {len(keys)}):"]
+    for label, flat in runs:
+        settings = "  ".join(f"{k}={_compact(flat.get(k))}" for k in differing)
+        lines.append(f"  {label:<{width}}  {settings}".rstrip())
+    return "\n".join(lines)
+
+
+def _compact(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ",".join(map(_compact, value)) + "]"
+    return "-" if value is None else str(value)

@@ -18,9 +18,9 @@ from typing import Any
 
 from graphemo.diagnostics import debug_enabled
 from graphemo.training import distributed as ddp
-from graphemo.training.compose import ConfigError, Layer, PlannedRun, plan_runs, to_yaml
+from graphemo.training.compose import ConfigError, Layer, PlannedRun, config_to_dict, flatten, plan_runs, to_yaml
 from graphemo.training.config import ExperimentConfig
-from graphemo.training.report import Row, format_groups, format_table
+from graphemo.training.report import Row, format_groups, format_plan, format_table
 from graphemo.training.tracking import NullTracker, Tracker
 from graphemo.training.trainer import RunResult, fit
 
@@ -98,6 +98,8 @@ def run_experiment(
     dry_run: bool = False,
     resume: bool = False,
     only: Sequence[str] | None = None,
+    grid: Sequence[str] = (),
+    verbose: bool = False,
     out: Callable[[str], None] = print,
     configs: Sequence[str | Path] = (),
 ) -> list[RunResult]:
@@ -105,10 +107,12 @@ def run_experiment(
 
     Args:
         path: the experiment YAML.
-        overrides: ``KEY=VALUE`` items (``--set``), applied to every run.
-        dry_run: print each run's resolved config and stop.
+        overrides: ``KEY=VALUE`` items (``--set``), applied to every run, or ``RUN:KEY=VALUE`` to some.
+        dry_run: print the plan (one row per run; with ``verbose`` each run's resolved config) and stop.
         resume: continue unfinished runs from their checkpoints.
-        only: run names to run (default all).
+        only: run patterns to run (default all; see :func:`~graphemo.training.compose.plan_runs`).
+        grid: ``KEY=V1,V2`` axes added to the file's grid.
+        verbose: with ``dry_run``, the full YAML of every run.
         out: where progress lines go.
         configs: more folders to look up ``defaults`` in, before the usual ones.
 
@@ -118,20 +122,18 @@ def run_experiment(
     Raises:
         ConfigError: any run's config is invalid (before anything trains).
     """
-    planned, reserved = plan_runs(path, overrides, configs)
-    if only:
-        unknown = sorted(set(only) - {p.label for p in planned})
-        if unknown:
-            raise ConfigError(f"{path}: no run named {unknown}; runs: {', '.join(p.label for p in planned)}")
-        planned = [p for p in planned if p.label in only]
+    planned, reserved = plan_runs(path, overrides, configs, only=only or (), grid=grid)
     sweep = None
     if "sweep" in reserved:
         from graphemo.training.sweep import parse_sweep
 
         sweep = parse_sweep(reserved["sweep"], Layer({}, str(path), Path(path).read_text()))
     if dry_run:
-        for p in planned:
-            out(f"# --- run {p.label} ---\n{to_yaml(p.config)}")
+        if verbose:
+            for p in planned:
+                out(f"# --- run {p.label} ---\n{to_yaml(p.config)}")
+        else:
+            out(format_plan([(p.label, flatten(config_to_dict(p.config))) for p in planned]))
         if sweep is not None:
             out(f"# sweep: {sweep.method}, {sweep.trials} trials over {[s.key for s in sweep.params]}")
         return []
