@@ -156,6 +156,26 @@ def test_cross_validation_runs_every_fold_and_reports_mean_and_sd(tmp_path, synt
     report = json.loads(json_path.read_text())
     assert report["groups"][0]["group"] == "mlp" and report["groups"][0]["n"] == 2
     assert "clip_f1" in report["runs"][0]["test"] and "clip_f1" in report["groups"][0]["mean"]
+    # the parent sorts and charts: the best child's scores, each model's best, and what the invocation ran
+    best = max(r.val["score"] for r in results)
+    assert parent.data.metrics["best/score"] == pytest.approx(best) and "mlp/best_score" in parent.data.metrics
+    assert parent.data.params["runs"] == "2" and parent.data.params["models"] == "mlp"
+    assert parent.data.tags["mlflow.source.name"] == str(path)
+    # a child records its source, group, dataset and every option that applies, defaults included
+    child = client.get_run(children[0].info.run_id)
+    assert child.data.tags["graphemo.group"] == "mlp" and child.data.tags["mlflow.source.name"] == "graphemo run"
+    assert child.data.params["model.dropout"] and "data.window.length" not in child.data.params
+    assert "optim.momentum" not in child.data.params  # adamw has no momentum
+    (dataset,) = child.inputs.dataset_inputs
+    assert dataset.dataset.source == str(synth_root / "store") and json.loads(dataset.dataset.profile)["videos"] == 8
+    # compare: ids, dates and parents; the latest invocation alone; the groups' mean and sd
+    assert main(["compare", "tiny", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--last"]) == 0
+    table = capsys.readouterr().out
+    assert "2 runs" in table and "started" in table and "run id" in table
+    assert "mean ± sd over the runs of each group" in table and "\nmlp " in table
+    assert main(["compare", "tiny", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--parent",
+                 parent.info.run_id[:6]]) == 0  # fmt: skip
+    assert "2 runs" in capsys.readouterr().out
 
 
 def test_a_failing_run_is_recorded_and_the_others_still_run(tmp_path, synth_root):

@@ -457,6 +457,11 @@ def _point_label(value: Any) -> str:
 REPLICATE_KEYS = frozenset({"seed"})  # grid keys whose runs are replicates: one group, reported as mean and sd
 
 
+def group_of(label: str) -> str:
+    """The group of a run label: the label without its ``fold=`` and ``seed=`` terms (its replicates')."""
+    return " ".join(t for t in label.split(" ") if not t.startswith(("fold=", *(f"{k}=" for k in REPLICATE_KEYS))))
+
+
 def _grid_terms(config: ExperimentConfig, point: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(dotted key, "key=value")`` per grid value; a key is shortened (:func:`_short_key`) unless two would read
     alike."""

@@ -26,6 +26,11 @@ class Row:
     seconds: float = math.nan
     parameters: int = 0
     run_id: str = ""
+    started: str = ""  # "YYYY-MM-DD HH:MM" (runs read back from MLflow)
+    parent: str = ""  # the parent run's id (the invocation of graphemo run)
+    group: str = ""
+    val: dict[str, float] | None = None
+    test: dict[str, float] | None = None
 
 
 def _number(value: float, digits: int = 3) -> str:
@@ -42,16 +47,16 @@ def _params(n: int) -> str:
     return "-" if not n else f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
 
 
-def format_table(rows: Sequence[Row], title: str = "") -> str:
+def format_table(rows: Sequence[Row], title: str = "", *, details: bool = False) -> str:
     """A fixed-width table: run, model, task, val F1, (clip F1,) CCC-V, CCC-A, score, kept epoch / epochs, params,
-    time; the clip F1 column when a run has one."""
+    time; the clip F1 column when a run has one; with ``details``, when it started, its id and its parent's."""
     clips = any(not math.isnan(r.clip_f1) for r in rows)
     header = ("run", "model", "task", "val F1", *(("clip F1",) if clips else ()), "CCC-V", "CCC-A", "score",
-              "epochs", "params", "time", "status")  # fmt: skip
+              "epochs", "params", "time", "status", *(("started", "run id", "parent") if details else ()))  # fmt: skip
     body = [
         (r.run, r.model, r.task, _number(r.f1), *((_number(r.clip_f1),) if clips else ()), _number(r.ccc_valence),
          _number(r.ccc_arousal), _number(r.score), f"{r.best_epoch}/{r.epochs}", _params(r.parameters),
-         _duration(r.seconds), r.status)
+         _duration(r.seconds), r.status, *((r.started, r.run_id[:8], r.parent[:8] or "-") if details else ()))
         for r in rows
     ]  # fmt: skip
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body, strict=True)]
@@ -63,27 +68,52 @@ def format_table(rows: Sequence[Row], title: str = "") -> str:
     return "\n".join(out)
 
 
-def rows_from_mlflow(experiment: str, tracking_uri: str | None = None, *, include_failed: bool = False) -> list[Row]:
+def rows_from_mlflow(
+    experiment: str, tracking_uri: str | None = None, *, include_failed: bool = False, parent: str | None = None,
+    last: bool = False, since: str | None = None,
+) -> list[Row]:  # fmt: skip
     """The runs of MLflow experiment ``experiment`` (parents excluded) as rows, best score first.
 
+    Args:
+        parent: only the children of the parent run whose id starts so (one invocation of ``graphemo run``).
+        last: only the children of the latest invocation.
+        since: only runs started on or after this date (``YYYY-MM-DD``, or with `` HH:MM``).
+
     Raises:
-        KeyError: no such experiment in the store.
+        KeyError: no such experiment in the store, or no parent run of that id.
     """
-    from graphemo.training.tracking import open_client, resolve_tracking_uri
+    from datetime import datetime
+
+    from graphemo.training.compose import group_of
+    from graphemo.training.tracking import PARENT_TAG, open_client, resolve_tracking_uri
 
     client = open_client(resolve_tracking_uri(tracking_uri))
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = [e.name for e in client.search_experiments()]
         raise KeyError(f"no MLflow experiment {experiment!r} in {resolve_tracking_uri(tracking_uri)} (has: {names})")
+    runs = client.search_runs([found.experiment_id], max_results=10_000, order_by=["attributes.start_time DESC"])
+    parents = [r for r in runs if r.data.tags.get("graphemo.parent") == "true"]
+    if last and parents:
+        parent = parents[0].info.run_id
+    if parent:
+        matching = [p.info.run_id for p in parents if p.info.run_id.startswith(parent)]
+        if len(matching) != 1:
+            raise KeyError(f"{'no' if not matching else 'more than one'} parent run of experiment {experiment!r} has "
+                           f"an id starting {parent!r}")  # fmt: skip
+        parent = matching[0]
+    start = datetime.fromisoformat(since).timestamp() * 1000 if since else None
     rows = []
-    for run in client.search_runs([found.experiment_id], max_results=10_000):
+    for run in runs:
         tags, metrics = run.data.tags, run.data.metrics
         if tags.get("graphemo.parent") == "true" or (run.info.status != "FINISHED" and not include_failed):
             continue
+        if (parent and tags.get(PARENT_TAG) != parent) or (start is not None and run.info.start_time < start):
+            continue
         end = run.info.end_time or run.info.start_time
+        name = run.info.run_name or run.info.run_id[:8]
         rows.append(Row(
-            run=run.info.run_name or run.info.run_id[:8], model=tags.get("model.name", "?"), task=tags.get("task", "?"),
+            run=name, model=tags.get("model.name", "?"), task=tags.get("task", "?"),
             status=run.info.status, f1=metrics.get("best/f1", metrics.get("best/va2class_f1", math.nan)),
             ccc_valence=metrics.get("best/ccc_valence", math.nan),
             ccc_arousal=metrics.get("best/ccc_arousal", math.nan),
@@ -91,6 +121,10 @@ def rows_from_mlflow(experiment: str, tracking_uri: str | None = None, *, includ
             best_epoch=int(metrics.get("best/epoch", 0)),
             epochs=int(metrics.get("epochs", 0)), seconds=(end - run.info.start_time) / 1000,
             parameters=int(float(run.data.params.get("model.parameters", 0))), run_id=run.info.run_id,
+            started=datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M"),
+            parent=tags.get(PARENT_TAG, ""), group=tags.get("graphemo.group") or group_of(name),
+            val={k[5:]: v for k, v in metrics.items() if k.startswith("best/")},
+            test={k[5:]: v for k, v in metrics.items() if k.startswith("test/")},
         ))  # fmt: skip
     return sorted(rows, key=lambda r: -r.score if not math.isnan(r.score) else math.inf)
 

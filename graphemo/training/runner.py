@@ -142,7 +142,9 @@ def run_experiment(
     first = planned[0].config
     parent = _parent_tracker(first, f"{first.name} ({Path(path).name})", resume) if info.is_main else NullTracker()
     if info.is_main and parent.run_id:
-        parent.set_tags({"graphemo.experiment_file": str(path), "graphemo.overrides": " ".join(overrides)})
+        parent.set_tags({"graphemo.experiment_file": str(path), "graphemo.overrides": " ".join(overrides),
+                         "mlflow.source.name": str(path), "mlflow.source.type": "LOCAL",
+                         "mlflow.note.content": first.description or f"graphemo run {Path(path).name}"})  # fmt: skip
         parent.log_text(Path(path).read_text(), f"experiment/{Path(path).name}")
     parent_id = parent.run_id or None
     stores = _Stores(info, out)
@@ -164,6 +166,7 @@ def run_experiment(
         if info.is_main and results:
             out("\n" + format_table([result_row(r) for r in results], title=f"experiment {first.name}: "
                                     f"best validation scores ({len(results)} runs)"))  # fmt: skip
+            _log_parent_summary(results, parent)
             _report_groups(results, parent, out)
             if parent_id:
                 out(
@@ -173,6 +176,21 @@ def run_experiment(
         parent.end(status)
         ddp.shutdown_distributed()
     return results
+
+
+def _log_parent_summary(results: Sequence[RunResult], parent: Tracker) -> None:
+    """Metrics and params on the parent run, so that collapsed rows sort and chart: the best child's validation
+    score and F1, and each model's best score."""
+    finished = [r for r in results if r.status == "FINISHED" and math.isfinite(r.val.get("score", math.nan))]
+    if not finished:
+        return
+    best = max(finished, key=lambda r: r.val["score"])
+    metrics = {f"best/{k}": v for k, v in best.val.items() if isinstance(v, int | float)}
+    for model in {r.model for r in finished}:
+        metrics[f"{model}/best_score"] = max(r.val["score"] for r in finished if r.model == model)
+    parent.log_metrics(metrics, step=0)
+    parent.log_params({"runs": len(results), "finished": len(finished), "best_run": best.name,
+                       "models": ",".join(sorted({r.model for r in results}))})  # fmt: skip
 
 
 def _report_groups(results: Sequence[RunResult], parent: Tracker, out: Callable[[str], None]) -> None:

@@ -193,6 +193,16 @@ class Tracker:
     def log_text(self, text: str, artifact_file: str) -> None:
         self._send(artifact_file, lambda: self.client.log_text(self.run_id, text, artifact_file))
 
+    def log_dataset(self, source: str, digest: str, profile: Mapping[str, Any], context: str = "training") -> None:
+        """Record the prepared store the run used (MLflow's Datasets column): its path, fingerprint and sizes."""
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        name = Path(source).parent.name or Path(source).name
+        profile_json = json.dumps(dict(profile), default=str)
+        dataset = Dataset(name=name, digest=digest or "none", source_type="local", source=source, profile=profile_json)
+        item = DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])
+        self._send("the dataset", lambda: self.client.log_inputs(self.run_id, datasets=[item]))
+
     def log_json(self, data: Any, artifact_file: str) -> None:
         self.log_text(json.dumps(data, indent=2, default=_json_default), artifact_file)
 
@@ -245,6 +255,9 @@ class NullTracker(Tracker):
         pass
 
     def log_text(self, text: str, artifact_file: str) -> None:
+        pass
+
+    def log_dataset(self, source: str, digest: str, profile: Mapping[str, Any], context: str = "training") -> None:
         pass
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:

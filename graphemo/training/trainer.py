@@ -28,7 +28,7 @@ from graphemo.graphs.normalize import DEGENERATE_EXTENT
 from graphemo.store import PreparedStore
 from graphemo.training import distributed as ddp
 from graphemo.training.checkpoint import LAST, config_digest, find_resumable, run_folder, save_atomic
-from graphemo.training.compose import config_to_dict, flatten, to_yaml
+from graphemo.training.compose import config_to_dict, flatten, group_of, to_yaml
 from graphemo.training.config import ExperimentConfig, OptimConfig, ScheduleConfig
 from graphemo.training.data import TrainingData, build_training_data, make_loader
 from graphemo.training.losses import MultiTaskLoss, balanced_class_weights
@@ -450,13 +450,17 @@ def _log_run_start(tracker: Tracker, config: ExperimentConfig, data: TrainingDat
 
     import graphemo
 
-    params = flatten(config_to_dict(config))
+    params = run_params(config, data.kind.name)
     params["model.parameters"] = result.parameters
     tracker.log_params(params)
     splits = data.split_summary()
     tracker.set_tags({
         "graphemo.version": graphemo.__version__, "torch.version": torch.__version__,
-        "torch_geometric.version": torch_geometric.__version__, "mlflow.source.git.commit": git_commit(),
+        "torch_geometric.version": torch_geometric.__version__,
+        "mlflow.source.git.commit": git_commit(Path(graphemo.__file__).resolve().parents[1]),
+        "mlflow.source.name": "graphemo run", "mlflow.source.type": "LOCAL",
+        "mlflow.note.content": config.description or f"{config.model.name} on {config.task}",
+        "graphemo.group": group_of(result.name),
         "dataset.fingerprint": data.store.meta.get("fingerprint", "")[:16], "dataset.store": str(data.store.path),
         "dataset.layout": data.store.layout.name, "model.name": config.model.name, "task": config.task,
         "input_kind": data.kind.name, "split": "official+seeded" if config.data.split.official else "seeded",
@@ -464,11 +468,43 @@ def _log_run_start(tracker: Tracker, config: ExperimentConfig, data: TrainingDat
     })  # fmt: skip
     tracker.log_text(to_yaml(config), "config/resolved.yaml")
     tracker.log_json(data.store.summary, "data/summary.json")
+    tracker.log_dataset(str(data.store.path), data.store.meta.get("fingerprint", "")[:16],
+                        profile={"frames": data.store.num_frames, "videos": len(data.store), **splits})  # fmt: skip
     if data.subsample_report is not None:
         from graphemo.subsampling import report_metrics
 
-        tracker.log_json(data.subsample_report, "data/subsample_report.json")
-        tracker.log_metrics(report_metrics(data.subsample_report), step=0)
+        tracker.log_json(data.subsample_report, "data/subsample_report.json")  # every statistic, per class
+        headline = report_metrics(data.subsample_report)
+        tracker.log_metrics({k: headline[k] for k in SUBSAMPLE_HEADLINES if k in headline}, step=0)
+
+
+SUBSAMPLE_HEADLINES = ("subsample/kept_fraction", "subsample/coverage_radius", "subsample/duplicate_fraction")
+
+
+def run_params(config: ExperimentConfig, kind: str) -> dict[str, Any]:
+    """The run's MLflow parameters: every resolved option, the model's defaults included, leaving out the options
+    that do not apply (another input kind's section, another optimiser's or schedule's settings)."""
+    from graphemo.models import model_options
+
+    resolved = config_to_dict(config)
+    resolved["model"] = {"name": config.model.name, **model_options(config.model.name), **config.model.options}
+    params = flatten(resolved)
+    unused = {"window": kind != "window", "image": kind != "image"}
+    optim, schedule = config.optim.name, config.schedule.name
+    skip = {f"data.{section}." for section, off in unused.items() if off}
+    skip |= {"optim.momentum", "optim.nesterov"} if optim != "sgd" else {"optim.betas"}
+    skip |= {
+        f"schedule.{k}"
+        for k, used in {
+            "pct_start": "onecycle",
+            "warmup_epochs": "cosine",
+            "min_lr": "cosine",
+            "factor": "plateau",
+            "patience": "plateau",
+        }.items()
+        if used != schedule
+    }
+    return {k: v for k, v in params.items() if not any(k == s or k.startswith(s) for s in skip)}
 
 
 def _save_bundle(
