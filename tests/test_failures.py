@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from graphemo.inference.bundle import resolve_bundle_path
 from graphemo.keypoints.openpose import frame_file_name, write_openpose_json
 from graphemo.skeleton import get_layout
 from graphemo.sources.synth import generate_dataset
@@ -181,7 +182,7 @@ def test_two_runs_of_one_name_at_once_keep_their_own_folders_models_and_database
     bundles = []
     for child in children:
         run_id = child.info.run_id
-        logged = Path(client.download_artifacts(run_id, "model/bundle.pt", str(tmp_path / run_id)))
+        logged = resolve_bundle_path(f"runs:/{run_id}/model", tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
         own = tmp_path / "runs" / "tiny" / "mlp" / child.info.run_id / "model" / "bundle.pt"
         assert logged.read_bytes() == own.read_bytes()  # uploaded from its own folder
         bundles.append(own.read_bytes())

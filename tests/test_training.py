@@ -100,11 +100,37 @@ def test_one_epoch_per_task_logs_metrics_params_tags_and_artifacts(tmp_path, syn
     assert len(tags["dataset.fingerprint"]) == 16 and tags["torch.version"] == torch.__version__
     assert int(tags["split.train_videos"]) > 0 and int(tags["split.val_videos"]) > 0
     artifacts = artifact_paths(client, run.info.run_id)
-    expected = {"config/resolved.yaml", "data/summary.json", "metrics/final.json", "model/bundle.pt"}
+    expected = {"config/resolved.yaml", "data/summary.json", "metrics/final.json"}
     if task != "expr":
         expected.add("plots/val_va_scatter.png")
     expected |= {"plots/val_confusion.png", "metrics/val_per_class.csv"}
     assert expected <= artifacts, artifacts
+    check_mlflow_model(client, run.info.run_id, task)
+
+
+def check_mlflow_model(client, run_id: str, task: str) -> None:
+    """The run's model is an MLflow model (Models column, registry) that MLflow's own pyfunc loader serves."""
+    import mlflow.pyfunc
+
+    from graphemo.inference.bundle import load_bundle
+    from graphemo.training.tracking import global_tracking_uri
+
+    (logged,) = client.search_logged_models(experiment_ids=[client.get_run(run_id).info.experiment_id],
+                                            filter_string=f"source_run_id = '{run_id}'")  # fmt: skip
+    assert logged.name == "model"
+    uri = f"runs:/{run_id}/model"
+    with global_tracking_uri(client.tracking_uri):
+        model = mlflow.pyfunc.load_model(uri)
+        assert model.metadata.signature is not None and model.metadata.get_input_schema().input_names() == [
+            "video", "frames"]  # fmt: skip
+        example = model.input_example
+        frames = len(json.loads(example["frames"][0]))
+        out = model.predict(example)
+        assert len(out) == frames and list(out["frame"]) == list(range(frames)) and (out["person"] == 1).all()
+        if task != "va":
+            probs = out[[c for c in out.columns if c.startswith("p_")]].to_numpy()
+            np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+        assert load_bundle(uri, tracking_uri=client.tracking_uri).model == "mlp"  # graphemo reads it too
 
 
 def test_every_input_kind_trains_and_the_table_compares_them(tmp_path, synth_root, capsys):
@@ -379,7 +405,7 @@ def check_served_run(tmp_path: Path, synth_root: Path, uri: str) -> None:
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED" and "best/score" in run.data.metrics
     assert run.data.params["model.name"] == "mlp"
-    assert "model/bundle.pt" in artifact_paths(client, result.run_id)
+    check_mlflow_model(client, result.run_id, "both")
     assert any((tmp_path / "server-artifacts").rglob("bundle.pt"))  # uploaded to the server, not written locally
     assert not (tmp_path / "mlflow.db").exists()
     from graphemo.inference.bundle import load_bundle
@@ -433,3 +459,42 @@ def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path, synth_root):
     assert result.status == "FINISHED" and result.epochs == 3 and result.best_epoch == 1
     checkpoint = torch.load(checkpoints(tmp_path)[0], weights_only=True)
     assert checkpoint["finished"] and checkpoint["epoch"] == 3 and checkpoint["stale_epochs"] == 2
+
+
+@pytest.mark.server
+def test_mlflow_models_serve_answers_with_the_runs_model(tmp_path, synth_root):
+    import urllib.request
+
+    path = write_experiment(tmp_path, synth_root, "")
+    (result,) = run_experiment(path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    port = _free_port()
+    bin_dir = str(Path(PYTHON).parent)  # the scoring server's uvicorn is beside this Python
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [str(Path(PYTHON).with_name("mlflow")), "models", "serve", "-m", f"runs:/{result.run_id}/model",
+               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]  # fmt: skip
+    with open(tmp_path / "serve.log", "wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        from graphemo.inference.bundle import resolve_bundle_path
+        from graphemo.inference.mlflow_model import input_example
+
+        example = input_example(resolve_bundle_path(f"runs:/{result.run_id}/model", tracking_uri=uri), frames=3)
+        body = json.dumps({"dataframe_records": example.to_dict(orient="records")}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError((tmp_path / "serve.log").read_text()[-3000:]) from None
+                time.sleep(1)
+        rows = answer["predictions"]
+        assert [r["frame"] for r in rows] == [0, 1, 2] and all(r["video"] == "example" for r in rows)
+        assert all(abs(sum(v for k, v in r.items() if k.startswith("p_")) - 1) < 1e-4 for r in rows)
+    finally:
+        stop_server(server)

@@ -1,6 +1,7 @@
 """The model bundle: one file with everything needed to predict, loadable with ``weights_only=True``.
 
-Training saves a bundle beside its checkpoint (and logs it to MLflow as the artifact ``model/bundle.pt``).
+Training saves a bundle beside its checkpoint and logs it to MLflow inside the run's MLflow model ``model``
+(:mod:`graphemo.inference.mlflow_model`, as ``model/artifacts/bundle.pt``), or alone as ``model/bundle.pt``.
 It holds the model's registry name and options, the layout and normalisation of the training data, the
 label map, the window of sequence models, the weights, and the VA-to-class mapper; prediction needs no
 training YAML. On disk it is a plain dict of tensors, strings, numbers, lists and dicts, so
@@ -321,14 +322,18 @@ def resolve_bundle_path(path_or_uri: str | os.PathLike[str], *, tracking_uri: st
 
         uri = str(path_or_uri)
         tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-        try:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=tracking_uri))
+        from graphemo.training.tracking import global_tracking_uri
+
+        try:  # MLflow 3 resolves a run's logged model ("runs:/<id>/model") with its global URI
+            with global_tracking_uri(tracking_uri):
+                local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=tracking_uri))
         except Exception as err:  # MLflow raises its own exception types for missing runs/artifacts
             raise BundleError(f"{uri}: cannot download from MLflow (tracking URI {tracking_uri}): {err}") from err
     else:
         local = Path(path_or_uri)
     if local.is_dir():
-        candidates = [local / BUNDLE_FILE, local / MLFLOW_ARTIFACT]
+        candidates = [local / BUNDLE_FILE, local / MLFLOW_ARTIFACT, local / "artifacts" / BUNDLE_FILE]  # the last:
+        # inside an MLflow model (graphemo.inference.mlflow_model), which runs:/<id>/model names in MLflow 3
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             raise BundleError(f"{path_or_uri}: a directory without {BUNDLE_FILE}")

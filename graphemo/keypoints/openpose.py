@@ -19,7 +19,7 @@ import json
 import os
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -664,6 +664,21 @@ def read_openpose_video(
     with _gc_paused():
         detections, spec = _read_detections(folder, numbers, paths, layout, problems)
     return _sequence(*detections, numbers[-1] + 1, spec, max_people, fps, video_id or folder.name, check_order, folder)
+
+
+def read_openpose_docs(
+    docs: Sequence[object], layout: str, *, max_people: int = 1, video_id: str = "video", source: str = "<input>"
+) -> KeypointSequence:
+    """:func:`read_openpose_video` of parsed OpenPose documents in memory (``docs[t]`` is frame ``t``), e.g. what a
+    served model receives.
+
+    Raises:
+        OpenPoseFormatError: a document that is not OpenPose output (named ``<source>[t]``).
+    """
+    spec = get_layout(layout)
+    paths = [f"{source}[{t}]" for t in range(len(docs))]
+    people, frame_index, ids = detections_from_docs(list(docs), paths, list(range(len(docs))), spec)
+    return _sequence(people, frame_index, ids, len(docs), spec, max_people, None, video_id, False, source)
 
 
 @contextlib.contextmanager

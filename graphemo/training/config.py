@@ -157,12 +157,15 @@ class TrainConfig:
 @dataclass
 class TrackingConfig:
     """MLflow. ``uri: null`` uses ``MLFLOW_TRACKING_URI`` or else ``sqlite:///mlflow.db`` in the working directory
-    (no server needed). ``experiment: null`` uses the experiment's ``name``."""
+    (no server needed). ``experiment: null`` uses the experiment's ``name``. ``log_checkpoint``: upload the kept
+    model's bundle; ``log_model``: also as an MLflow model (:mod:`graphemo.inference.mlflow_model`: the Models
+    column, the registry, ``mlflow models serve -m runs:/<run id>/model``)."""
 
     uri: str | None = None
     experiment: str | None = None
     artifact_location: str | None = None
     log_checkpoint: bool = True
+    log_model: bool = True
     enabled: bool = True
 
 

@@ -12,6 +12,7 @@ ended as FAILED (or KILLED on Ctrl-C) and the runs after it go on; grid and swee
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,27 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
         return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+@contextlib.contextmanager
+def global_tracking_uri(uri: str | None) -> Iterator[None]:
+    """Point MLflow's global ("fluent") API at ``uri`` for a block, for the calls that only use it (model logging,
+    resolving a run's logged model); restored after, ``MLFLOW_TRACKING_URI`` too (which ``set_tracking_uri`` sets)."""
+    import mlflow
+
+    if not uri:
+        yield
+        return
+    previous, variable = mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if variable is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = variable
 
 
 def open_client(uri: str) -> Any:
@@ -92,10 +114,11 @@ class Tracker:
     (``HTTP_DEFAULTS``, unless those variables are set) instead of MLflow's 8 minutes.
     """
 
-    def __init__(self, client: Any, run_id: str, experiment_id: str) -> None:
+    def __init__(self, client: Any, run_id: str, experiment_id: str, uri: str = "") -> None:
         self.client = client
         self.run_id = run_id
         self.experiment_id = experiment_id
+        self.uri = uri
         self.queue: list[tuple[str, Any]] = []  # (what, call) not yet sent, in order
         self.failing_since: float | None = None
         self._last_try = 0.0
@@ -121,13 +144,13 @@ class Tracker:
         if resume_run_id:
             run = client.get_run(resume_run_id)
             client.update_run(resume_run_id, status="RUNNING")
-            return cls(client, resume_run_id, run.info.experiment_id)
+            return cls(client, resume_run_id, run.info.experiment_id, uri)
         experiment_id = experiment_id_for(client, experiment, tracking.artifact_location or _sqlite_artifact_root(uri))
         all_tags = dict(tags or {})
         if parent_run_id:
             all_tags[PARENT_TAG] = parent_run_id
         run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
-        return cls(client, run.info.run_id, experiment_id)
+        return cls(client, run.info.run_id, experiment_id, uri)
 
     def _send(self, what: str, call: Any) -> None:
         """Run ``call`` (after whatever is queued), or queue it while the store does not answer."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from graphemo.diagnostics import debug_enabled
 from graphemo.graphs.normalize import DEGENERATE_EXTENT
 from graphemo.store import PreparedStore
 from graphemo.training import distributed as ddp
@@ -570,8 +573,27 @@ def _finish(
         ccc = (val.get("ccc_valence", float("nan")), val.get("ccc_arousal", float("nan")))
         tracker.log_figure(plots.va_scatter_figure(val_pred.va, val_pred.va_pred, ccc), "plots/val_va_scatter.png")
     tracker.log_json({"val": val, "test": test}, "metrics/final.json")
-    if config.tracking.log_checkpoint and bundle_path.exists():
-        tracker.log_artifact(bundle_path.parent, "model")
+    logged = config.tracking.log_checkpoint and config.tracking.log_model and _log_mlflow_model(tracker, bundle_path)
+    if config.tracking.log_checkpoint and not logged and bundle_path.exists():
+        tracker.log_artifact(bundle_path.parent, "model")  # the bundle alone: runs:/<id>/model all the same
+
+
+def _log_mlflow_model(tracker: Tracker, bundle_path: Path) -> bool:
+    """The bundle as the run's MLflow pyfunc model ``model`` (its ``artifacts/bundle.pt`` is the bundle, which
+    ``graphemo predict --model runs:/<id>/model`` reads); a failure is one warning and False."""
+    from graphemo.inference.mlflow_model import log_mlflow_model
+
+    if not tracker.run_id or not bundle_path.exists():
+        return False
+    try:
+        log_mlflow_model(tracker, bundle_path, "model")
+    except Exception as exc:  # MLflow's model logging raises many kinds; the bundle is logged instead
+        if debug_enabled():
+            traceback.print_exc()
+        print(f"warning: the MLflow model of run {tracker.run_id} was not logged ({type(exc).__name__}: "
+              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); its bundle is", file=sys.stderr)  # fmt: skip
+        return False
+    return True
 
 
 def clip_table(pred: Predictions, data: TrainingData) -> str:
