@@ -443,9 +443,8 @@ def predict_folder(
     Raises:
         ValueError: no OpenPose ``.json`` file under ``root``.
     """
-    from tqdm import tqdm
-
     from graphemo.keypoints.openpose import ReadProblem, read_openpose_video
+    from graphemo.progress import progress as show_progress
     from graphemo.store import find_video_folders
 
     root = Path(root)
@@ -455,9 +454,7 @@ def predict_folder(
     if not folders:
         raise ValueError(f"{root}: no OpenPose .json files in it or below it")
     results = []
-    with tqdm(
-        total=sum(len(f) for _, f in folders), unit="frame", desc="predict", disable=None if progress else True
-    ) as bar:
+    with show_progress(total=sum(len(f) for _, f in folders), unit="frame", desc="predict", enabled=progress) as bar:
         for folder, files in folders:
             problems: list[ReadProblem] = []
             seq = read_openpose_video(folder, layout=predictor.layout.name, max_people=predictor.persons,

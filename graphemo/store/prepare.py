@@ -322,7 +322,7 @@ def prepare_dataset(
         options: layout, persons per frame, fps.
         workers: processes reading videos in parallel (default: all cores).
         force: rebuild even if the inputs are unchanged.
-        progress: show a tqdm progress bar.
+        progress: show progress (:mod:`graphemo.progress`: a bar on a terminal, lines in a log).
 
     Returns:
         The opened :class:`PreparedStore`. Bad files and label problems are listed in its summary and in
@@ -344,7 +344,7 @@ def _prepare(
     force: bool,
     progress: bool,
 ) -> PreparedStore:
-    from tqdm import tqdm
+    from graphemo.progress import progress as show_progress
 
     videos, files_digest = _scan(keypoints_root, pool)
     if not videos:
@@ -372,7 +372,7 @@ def _prepare(
         path, offset = allocate_keypoints(tmp, (start, options.max_people, layout.num_joints, 3))
         for job in jobs:
             job.keypoints_path, job.keypoints_offset = path, offset
-        bar = tqdm(total=start, unit="frame", desc="prepare", disable=None if progress else True)
+        bar = show_progress(total=start, unit="frame", desc="prepare", enabled=progress)
         # The labels are read while the workers read the videos.
         results, loaded = _run_jobs(jobs, pool, bar, lambda: load_labels(labels))
         problems = finish_store(tmp, records, results, loaded, layout=layout, labels=labels, options=asdict(options),

@@ -293,7 +293,7 @@ def select_training_frames(
         ValueError: a video index out of range, a part the store's layout lacks, ``class_aware`` without
             expression labels, or a ``total`` above the eligible frames.
     """
-    from tqdm import tqdm
+    from graphemo.progress import progress as show_progress
 
     videos = np.unique(np.asarray(videos, dtype=np.int64).reshape(-1))
     if len(videos) and (videos[0] < 0 or videos[-1] >= len(store.videos)):
@@ -366,7 +366,7 @@ def select_training_frames(
             kept = np.flatnonzero(cand).astype(np.int64)
         return record.start + kept, report if report["eligible"] else None
 
-    bar = tqdm(total=len(todo), unit="video", desc=f"subsample {spec.strategy}", disable=None if progress else True)
+    bar = show_progress(total=len(todo), unit="video", desc=f"subsample {spec.strategy}", enabled=progress)
     with bar:
         results = list(_map(work, todo, workers, bar))
     kept_all = [r[0] for r in results]

@@ -185,7 +185,7 @@ class Trainer:
 
     def train_epoch(self, epoch: int, progress: bool) -> dict[str, float]:
         """One pass over (at most ``max_steps_per_epoch`` batches of) the training set; mean losses and the LR."""
-        from tqdm import tqdm
+        from graphemo.progress import progress as show_progress
 
         self.train_model.train()
         sampler = self.train_loader.sampler
@@ -193,8 +193,8 @@ class Trainer:
             sampler.set_epoch(epoch)
         sums: dict[str, torch.Tensor] = {}
         batches = 0
-        bar = tqdm(self.train_loader, total=self.steps_per_epoch, desc=f"epoch {epoch}", unit="batch",
-                   leave=False, disable=None if progress else True)  # fmt: skip
+        bar = show_progress(self.train_loader, total=self.steps_per_epoch, desc=f"epoch {epoch}", unit="batch",
+                            leave=False, enabled=progress)  # fmt: skip
         for batch in bar:
             if batches >= self.steps_per_epoch:
                 break
@@ -231,14 +231,14 @@ class Trainer:
     @torch.inference_mode()
     def predict(self, dataset: Any, progress: bool = False) -> Predictions:
         """Predictions on every sample of ``dataset`` (sharded over DDP processes and gathered)."""
-        from tqdm import tqdm
+        from graphemo.progress import progress as show_progress
 
         model = self.model.eval()
         batch_size = self.config.train.eval_batch_size or 2 * self.config.train.batch_size
         loader = make_loader(dataset, batch_size=batch_size, train=False, num_workers=self.config.train.num_workers,
                              distributed=self.info.enabled)  # fmt: skip
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("video", "frame", "y", "va", "probs", "va_pred")}
-        for batch in tqdm(loader, desc="evaluate", unit="batch", leave=False, disable=None if progress else True):
+        for batch in show_progress(loader, desc="evaluate", unit="batch", leave=False, enabled=progress):
             batch = batch.to(self.device, non_blocking=True)
             with self._autocast():
                 outputs = model(*self._inputs(batch))

@@ -301,16 +301,15 @@ def import_to_openpose(
 ) -> tuple[list[ClipVideos], Path]:
     """Import every clip of ``spec`` as OpenPose JSON folders ``<out>/keypoints/<video>/`` plus
     ``<out>/labels.csv``; returns the clips (their problems included) and the keypoints folder."""
-    from tqdm import tqdm
-
     from graphemo.keypoints.openpose import write_openpose_json
+    from graphemo.progress import progress as show_progress
     from graphemo.skeleton import get_layout
 
     layout = get_layout(LAYOUT)
     root = Path(spec.out) / "keypoints"
     clips = []
-    for clip in tqdm(import_clips(spec, workers=workers), total=len(spec.files()), unit="clip", desc="mocap",
-                     disable=None if progress else True):  # fmt: skip
+    for clip in show_progress(import_clips(spec, workers=workers), total=len(spec.files()), unit="clip", desc="mocap",
+                              enabled=progress):  # fmt: skip
         clips.append(clip)
         for vid, (_, keypoints) in clip.cameras.items():
             folder = root / vid

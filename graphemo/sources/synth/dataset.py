@@ -162,7 +162,7 @@ def generate_dataset(
             written by the generator).
         ValueError: bad sizes.
     """
-    from tqdm import tqdm
+    from graphemo.progress import progress as show_progress
 
     config = config or SynthConfig()
     if num_videos < 1 or num_videos > 99_999:
@@ -185,7 +185,7 @@ def generate_dataset(
     ]  # fmt: skip
     workers = workers or min(os.cpu_count() or 1, 8)
     results: list = []
-    bar = tqdm(total=num_videos, unit="video", desc="synth", disable=None if progress else True)
+    bar = show_progress(total=num_videos, unit="video", desc="synth", enabled=progress)
     if workers <= 1 or num_videos == 1:
         for job in jobs:
             results.append(_make_video(job))

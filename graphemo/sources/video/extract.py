@@ -404,7 +404,7 @@ def extract_source(
     Returns:
         The counts of this run (:class:`ExtractResult`).
     """
-    from tqdm import tqdm
+    from graphemo.progress import progress as show_progress
 
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
@@ -427,7 +427,7 @@ def extract_source(
     frames = image_frames(source.images, wanted) if source.images else video_frames(source.path, wanted)
     start = time.perf_counter()
     worker.reset()
-    with tqdm(total=total, unit="frame", desc=source.name, disable=None if progress else True, leave=False) as bar:
+    with show_progress(total=total, unit="frame", desc=source.name, enabled=progress, leave=False) as bar:
         for number, record, height, width in worker.landmarks(frames):
             people = people_from_record(record, width, height)
             write_openpose_json(out / frame_file_name(source.name, number), people, layout)
