@@ -185,7 +185,7 @@ def synth_store(tmp_path_factory) -> tuple[Path, PreparedStore]:
 def test_abaw_and_dfew_official_splits(synth_store, tmp_path):
     root, abaw = synth_store
     splits = split_videos(abaw, val_ratio=0.5, seed=0)
-    official_val = {p.stem.lstrip("0") for p in (root / "labels/EXPR/Validation_Set").glob("*.txt")}
+    official_val = {p.stem for p in (root / "labels/EXPR/Validation_Set").glob("*.txt")}  # ids as on disk
     assert video_ids(abaw, splits["val"]) == official_val and len(official_val) == 2
     assert len(splits["train"]) == 8
     dfew = prepare_dataset(root / "keypoints", tmp_path / "dfew", labels=LabelSpec(dfew=str(root / "labels/DFEW")),
@@ -214,3 +214,58 @@ def test_videos_with_label_errors_are_in_no_split(tmp_path):
     used = set().union(*(video_ids(store, s) for s in splits.values()))
     assert used == {"c0", "c1", "c2"}
     assert "c3" not in {store.videos[int(v)].video_id for v in SkeletonFrames(store).anchor_videos}
+
+
+# --- the dataset API for outside code -----------------------------------------------------------------
+
+
+def test_every_view_batches_with_a_plain_torch_dataloader(store):
+    from torch.utils.data import DataLoader as TorchLoader
+
+    from graphemo.graphs import SkeletonImages, collate
+
+    frames = next(iter(TorchLoader(SkeletonFrames(store), batch_size=4, collate_fn=collate)))
+    assert frames.x.shape == (4 * 25, 3) and frames.num_graphs == 4 and frames.y.shape == (4,)
+    windows = next(iter(TorchLoader(SkeletonWindows(store, length=6), batch_size=3, collate_fn=collate)))
+    assert windows.x.shape == (3, 3, 6, 25, 1) and windows.va.shape == (3, 2)
+    images = next(iter(TorchLoader(SkeletonImages(store, size=32), batch_size=2, collate_fn=collate)))
+    assert images.x.shape == (2, 3, 32, 32) and images.video.shape == (2,)
+    with pytest.raises(TypeError):  # why collate is needed: torch's default one cannot batch PyG samples
+        next(iter(TorchLoader(SkeletonWindows(store, length=6), batch_size=3)))
+
+
+def test_transform_is_applied_to_each_sample_as_pyg_does(store):
+    def flip(data):
+        data.x = -data.x
+        data.flipped = True
+        return data
+
+    plain, flipped = SkeletonWindows(store, length=4), SkeletonWindows(store, length=4, transform=flip)
+    assert flipped[3].flipped and torch.equal(flipped[3].x, -plain[3].x)
+    assert torch.equal(SkeletonFrames(store, transform=flip)[0].x, -SkeletonFrames(store)[0].x)
+
+
+def test_sequences_give_each_video_whole_with_per_frame_labels(store):
+    from graphemo.graphs import SkeletonSequences, collate
+
+    ds = SkeletonSequences(store, features=FeatureSpec(scale="shoulders"))
+    assert len(ds) == 12
+    sample = ds[1]
+    record = store.videos[1]
+    assert sample.video_id == "v01" and sample.x.shape == (FRAMES, 25, 3) and sample.num_nodes == FRAMES
+    assert sample.y.tolist() == store.expr[record.frames].tolist() and int(sample.y[UNANNOTATED_FRAME]) == -1
+    assert not sample.present[EMPTY_FRAME] and sample.present[:EMPTY_FRAME].all()
+    assert (sample.x[EMPTY_FRAME] == 0).all(), "a frame with nobody is zeros"
+    np.testing.assert_allclose(np.diff(sample.x[:EMPTY_FRAME, NECK, 0].numpy()), 10 / 60, rtol=1e-4)
+    frames = SkeletonFrames(store, features=FeatureSpec(scale="shoulders"))
+    graph = frames[int(np.flatnonzero(frames.anchor_videos == 1)[0])]
+    per_frame = SkeletonSequences(store, features=FeatureSpec(scale="shoulders"), per="frame")[1]
+    np.testing.assert_allclose(per_frame.x[int(graph.frame) - record.start].numpy(), graph.x.numpy(), atol=1e-6)
+    batch = collate([ds[0], ds[1], ds[2]])
+    assert batch.x.shape == (3 * FRAMES, 25, 3) and batch.y.shape == (3 * FRAMES,)
+    assert torch.equal(batch.batch, torch.arange(3).repeat_interleave(FRAMES)) and batch.video_id == [
+        "v00",
+        "v01",
+        "v02",
+    ]
+    assert len(SkeletonSequences(store, videos=[3, 4], parts=["body"])) == 2

@@ -166,3 +166,28 @@ def test_schedules_survive_a_weights_only_checkpoint(tmp_path, name):
         scheduler2.load_state_dict(state["scheduler"])
         assert scheduler2.state_dict() == scheduler.state_dict()
     assert optimizer2.param_groups[0]["lr"] == pytest.approx(lr)
+
+
+def test_scores_take_plain_arrays(rng):
+    from graphemo.training.metrics import scores
+
+    y = rng.integers(-1, 7, 300)
+    logits = rng.normal(size=(300, 7))
+    logits[np.arange(300), y.clip(0)] += 1.5
+    va = rng.uniform(-1, 1, (300, 2))
+    va[::7, 0] = np.nan
+    va_pred = va + rng.normal(0, 0.3, (300, 2))
+    out = scores(y_true=y, y_pred=logits, va_true=va, va_pred=va_pred)
+    keep = y >= 0
+    assert out["f1"] == pytest.approx(f1_score(y[keep], logits.argmax(1)[keep], average="macro"))
+    assert out["f1"] == scores(y_true=y, y_pred=logits.argmax(1))["f1"], "classes or scores, the same"
+    assert out["ccc_valence"] == pytest.approx(ccc(va[:, 0], va_pred[:, 0]))
+    assert out["abaw_mtl"] == pytest.approx(out["f1"] + out["ccc_mean"])
+    assert set(scores(va_true=va, va_pred=va_pred)) == {"ccc_valence", "ccc_arousal", "ccc_mean", "abaw_va",
+                                                        "mse_valence", "mse_arousal"}  # fmt: skip
+    assert list(classification_metrics(y, logits.argmax(1))["per_class"]) == NAMES
+    assert list(classification_metrics([0, 9], [0, 1])["per_class"]) == [str(c) for c in range(10)]
+    with pytest.raises(ValueError, match="shapes differ"):
+        scores(y_true=y, y_pred=y[:-1])
+    with pytest.raises(ValueError, match="y_true with y_pred"):
+        scores(y_true=y)

@@ -323,10 +323,13 @@ def test_dfew_fold_labels_through_prepare(synth, tmp_path):
                                                                                  dfew_fold=2))  # fmt: skip
     train = read_dfew_csv(synth / "labels/DFEW/train(single-labeled)/set_2.csv")
     test = read_dfew_csv(synth / "labels/DFEW/test(single-labeled)/set_2.csv")
+    assert [r.video_id for r in store.videos][:2] == ["00001", "00002"], "ids stay as on disk, zeros kept"
     for record in store.videos:
-        split, table = ("test", test) if record.video_id in test else ("train", train)
-        assert record.split == split and record.clip_label == table[record.video_id]
+        clip = str(int(record.video_id))  # DFEW's lists name clip 1 for the folder 00001
+        split, table = ("test", test) if clip in test else ("train", train)
+        assert record.split == split and record.clip_label == table[clip]
         assert (store.expr[record.frames] == record.clip_label).all()
+        assert store.video_index(clip) == store.video_index(record.video_id)
     assert store.summary["splits"] == {"train": len(train), "test": len(test)}
     assert np.isnan(store.va).all()
 

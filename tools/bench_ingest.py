@@ -203,7 +203,8 @@ def warm(root: Path) -> None:
                 f.read()
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this benchmark (the README's commands are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=20_000, help="at least this many frame files (default 20000)")
     parser.add_argument("--data", help="dataset folder to generate into and reuse (default: a temporary folder)")
@@ -212,7 +213,12 @@ def main() -> int:
     parser.add_argument("--child", choices=sorted(METHODS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.child:
         child(args.child, Path(args.root), args.workers)
         return 0

@@ -152,7 +152,8 @@ def _run_worker(name: str, device: str, args: argparse.Namespace) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this benchmark (the README's commands are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--layout", default="body25", help="skeleton layout: body25, body25_face, wholebody, ...")
     parser.add_argument("--device", nargs="+", help="cpu and/or cuda (default: cpu, and cuda when available)")
@@ -162,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--quick", action="store_true", help="half batches, T=16, 112 px images, 3 repeats")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 10)
     if args.worker:

@@ -20,6 +20,8 @@ _EXPORTS = {
     "register_input_kind": "graphemo.graphs.kinds",
     "anchor_frames": "graphemo.graphs.dataset",
     "SkeletonFrames": "graphemo.graphs.dataset",
+    "collate": "graphemo.graphs.dataset",
+    "SkeletonSequences": "graphemo.graphs.sequences",
     "WindowSpec": "graphemo.graphs.windows",
     "SkeletonWindows": "graphemo.graphs.windows",
     "ImageSpec": "graphemo.graphs.images",

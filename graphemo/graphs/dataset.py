@@ -16,6 +16,9 @@ unannotated); the trainer masks what is missing. Features are the normalised ``x
 confidence and a 0/1 joint mask (:class:`~graphemo.graphs.features.FeatureSpec`). Missing joints are ``(0, 0)``
 with confidence 0.
 
+Outside graphemo's trainer, use PyG's ``DataLoader`` or a plain torch one with ``collate_fn=``:func:`collate`;
+:class:`~graphemo.graphs.sequences.SkeletonSequences` gives whole videos instead of anchored samples.
+
 Ten-line use::
 
     from torch_geometric.loader import DataLoader
@@ -36,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from torch_geometric.data import Dataset as PygDataset
 
 from graphemo.graphs.augment import Augment
@@ -62,6 +65,29 @@ def frame_input(
     if transform is not None:
         pose = transform(pose)
     return features.encode(pose)
+
+
+def collate(samples: list[Data]) -> Batch:
+    """Batch the samples of any graphemo dataset for a plain ``torch.utils.data.DataLoader``
+    (``DataLoader(dataset, batch_size=64, collate_fn=collate)``); PyG's ``DataLoader`` does the same by itself.
+
+    Returns:
+        A PyG ``Batch``: frame graphs concatenated into one graph (``x [N*V, F]``, ``batch [N*V]``); windows and
+        images stacked (``x [N, C, T, V, M]`` or ``[N, 3, H, W]``); ``y [N]``, ``va [N, 2]``, ``video [N]``,
+        ``frame [N]`` in every case.
+    """
+    return Batch.from_data_list(samples)
+
+
+def open_parts(
+    store: PreparedStore | str, parts: Sequence[str] | None
+) -> tuple[PreparedStore, Layout, np.ndarray | None]:
+    """``(store, layout of parts, joint indices of parts in the store's layout or None for all)``."""
+    store = store if isinstance(store, PreparedStore) else PreparedStore(store)
+    if parts is None:
+        return store, store.layout, None
+    layout, joints = select_parts(store.layout, parts)
+    return store, layout, joints
 
 
 class StackedData(Data):
@@ -125,6 +151,8 @@ class AnchoredDataset(PygDataset):
         parts: the parts of the store's skeleton to keep, e.g. ``["body", "face"]`` of a whole-body store
             (:func:`graphemo.skeleton.select_parts`); default all.
         anchor_stride: anchor every ``anchor_stride``-th eligible frame of each video (evaluation on a budget).
+        transform: a function ``Data -> Data`` applied to every sample as it is read (PyG's convention; after
+            ``augment``, which acts on the pose before it becomes a tensor).
     """
 
     def __init__(
@@ -138,12 +166,10 @@ class AnchoredDataset(PygDataset):
         frames: np.ndarray | None = None,
         parts: Sequence[str] | None = None,
         anchor_stride: int = 1,
+        transform: Callable[[Data], Data] | None = None,
     ) -> None:
-        super().__init__(None, log=False)
-        self.store = store if isinstance(store, PreparedStore) else PreparedStore(store)
-        self.layout, self.joints = self.store.layout, None
-        if parts is not None:
-            self.layout, self.joints = select_parts(self.store.layout, parts)
+        super().__init__(None, transform=transform, log=False)
+        self.store, self.layout, self.joints = open_parts(store, parts)
         self.task = task
         self.features = features or FeatureSpec()
         self.augment = augment if augment is not None and augment.enabled else None

@@ -125,7 +125,7 @@ def _video_folders(root: str | os.PathLike[str]) -> tuple[list[tuple[Path, str]]
         if key in seen:
             return found, ValueError(f"two video folders have the id {key!r}: {seen[key]} and {folder}")
         seen[key] = folder
-        found.append((folder, key))
+        found.append((folder, folder.name.strip()))  # the id as on disk; labels match it by its canonical key
     return found, None
 
 

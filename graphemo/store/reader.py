@@ -82,7 +82,7 @@ class PreparedStore:
         self.expr = np.load(self.path / "expr.npy")
         self.va = np.load(self.path / "va.npy")
         self.present = np.load(self.path / "present.npy")
-        self._index = {v.video_id: i for i, v in enumerate(self.videos)}
+        self._index = {canonical_video_id(v.video_id): i for i, v in enumerate(self.videos)}
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -103,7 +103,7 @@ class PreparedStore:
         return int(self.expr.shape[0])
 
     def video_index(self, video_id: str) -> int:
-        """Position of a video in :attr:`videos` (``KeyError`` if absent)."""
+        """Position of a video in :attr:`videos` (``KeyError`` if absent); ``"1"`` finds the folder ``00001``."""
         return self._index[canonical_video_id(video_id)]
 
     def video_of_frame(self) -> np.ndarray:

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 import orjson
 
-from graphemo.labels import EMOTIONS_WITH_OTHER, LabelFormatError, LabelSpec, VideoLabels, load_labels
+from graphemo.labels import (
+    EMOTIONS_WITH_OTHER,
+    LabelFormatError,
+    LabelSpec,
+    VideoLabels,
+    canonical_video_id,
+    load_labels,
+)
 from graphemo.skeleton import Layout, get_layout
 from graphemo.store.reader import STORE_FORMAT, PreparedStore, VideoRecord
 
@@ -185,7 +192,7 @@ def finish_store(
             (:func:`graphemo.labels.load_labels`).
     """
     label_table, label_errors, broken_labels = loaded
-    classes = store_classes(label_table, {r.video_id for r in records}, labels.classes)
+    classes = store_classes(label_table, {canonical_video_id(r.video_id) for r in records}, labels.classes)
     n = records[-1].start + records[-1].length if records else 0
     expr = np.full(n, -1, dtype=np.int8)
     va = np.full((n, 2), np.nan, dtype=np.float32)
@@ -203,17 +210,18 @@ def finish_store(
             record.status = "unreadable"
             problems.append(result.error)
             continue
-        if record.video_id in broken_labels:
+        key = canonical_video_id(record.video_id)  # labels name 1 for the folder 00001
+        if key in broken_labels:
             record.status = "label_error"  # its label file is in the problems
             continue
-        video_labels = label_table.get(record.video_id)
+        video_labels = label_table.get(key)
         if video_labels is None:
             record.status = "unlabelled" if labels.requested else "ok"
             continue
         problem = _attach(record, video_labels, classes, expr, va)
         if problem:
             problems.append(problem)
-    known = {r.video_id for r in records}
+    known = {canonical_video_id(r.video_id) for r in records}
     orphans = sorted(set(label_table) - known)
     problems += [
         f"labels for video {v!r} ({', '.join(label_table[v].sources)}) but no keypoint folder" for v in orphans
@@ -332,9 +340,9 @@ def write_store(
     people = max(v.keypoints.shape[1] for v in videos)
     seen: set[str] = set()
     for v in videos:
-        if v.video_id in seen:
-            raise ValueError(f"two videos have the id {v.video_id!r}")
-        seen.add(v.video_id)
+        if canonical_video_id(v.video_id) in seen:
+            raise ValueError(f"two videos have the id {v.video_id!r} (ids that differ only in leading zeros are one)")
+        seen.add(canonical_video_id(v.video_id))
         if v.keypoints.ndim != 4 or v.keypoints.shape[2:] != (layout.num_joints, 3):
             raise ValueError(f"video {v.video_id!r}: keypoints must be (T, M, {layout.num_joints}, 3) in layout "
                              f"{layout.name}, got {v.keypoints.shape}")  # fmt: skip

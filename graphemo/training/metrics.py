@@ -48,8 +48,10 @@ def ccc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(2.0 * cov / denominator) if denominator > 0 else float("nan")
 
 
-def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> dict:
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str] | None = None) -> dict:
     """Scores of ``(N,)`` class predictions against ``(N,)`` labels (labels < 0 are left out).
+
+    ``class_names`` name the class indices (default: graphemo's emotion order, :func:`default_class_names`).
 
     Returns:
         ``{"f1", "accuracy", "uar", "abaw_expr", "abaw2_expr", "per_class": {name: {precision, recall, f1,
@@ -57,8 +59,11 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
         present in ``y_true`` (a class that exists in the data: on a dataset where every class occurs, as ABAW's,
         that is all ``C``; a class never predicted scores 0); ``per_class`` and ``confusion`` cover all ``C``.
     """
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
+    y_true = np.asarray(y_true, dtype=np.int64).ravel()
+    y_pred = np.asarray(y_pred, dtype=np.int64).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"classification_metrics: shapes differ, {y_true.shape} vs {y_pred.shape}")
+    class_names = list(class_names) if class_names is not None else default_class_names(y_true, y_pred)
     keep = y_true >= 0
     y_true, y_pred = y_true[keep], y_pred[keep]
     labels = list(range(len(class_names)))
@@ -81,6 +86,50 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
         },
         "confusion": confusion_matrix(y_true, y_pred, labels=labels),
     }
+
+
+def default_class_names(*labels: np.ndarray) -> list[str]:
+    """Names of class indices ``0..C-1``: graphemo's 7 emotions (with ``other`` when index 7 occurs,
+    :data:`graphemo.labels.EMOTIONS_WITH_OTHER`), or the numbers when ``labels`` go beyond."""
+    from graphemo.labels import EMOTIONS, EMOTIONS_WITH_OTHER
+
+    count = max([len(EMOTIONS), *(int(np.max(a)) + 1 for a in labels if np.size(a))])
+    return list(EMOTIONS_WITH_OTHER[:count]) if count <= len(EMOTIONS_WITH_OTHER) else [str(c) for c in range(count)]
+
+
+def scores(
+    *,
+    y_true: np.ndarray | None = None,
+    y_pred: np.ndarray | None = None,
+    va_true: np.ndarray | None = None,
+    va_pred: np.ndarray | None = None,
+    class_names: list[str] | None = None,
+) -> dict[str, float]:
+    """The headline metrics of plain arrays, for code outside graphemo's trainer.
+
+    Args:
+        y_true: ``(N,)`` true classes (-1 = unannotated, left out).
+        y_pred: ``(N,)`` predicted classes, or ``(N, C)`` scores (probabilities or logits; the argmax is taken).
+        va_true: ``(N, 2)`` true valence/arousal (NaN = unannotated); va_pred: ``(N, 2)`` predicted.
+        class_names: see :func:`classification_metrics`.
+
+    Returns:
+        ``{"f1", "accuracy", "uar", "abaw_expr", "abaw2_expr"}`` when classes are given, ``{"ccc_valence",
+        "ccc_arousal", "ccc_mean", "abaw_va", "mse_valence", "mse_arousal"}`` when V/A are, ``abaw_mtl`` with both.
+    """
+    out: dict[str, float] = {}
+    if (y_true is None) != (y_pred is None) or (va_true is None) != (va_pred is None):
+        raise ValueError("scores: give y_true with y_pred and va_true with va_pred")
+    if y_true is not None:
+        y_pred = np.asarray(y_pred)
+        classes = y_pred.argmax(axis=1) if y_pred.ndim == 2 else y_pred
+        metrics = classification_metrics(np.asarray(y_true), classes, class_names)
+        out.update({k: float(v) for k, v in metrics.items() if isinstance(v, float)})
+    if va_true is not None:
+        out.update({k: float(v) for k, v in va_metrics(va_true, va_pred).items() if k != "n"})
+    if "f1" in out and "ccc_mean" in out:
+        out["abaw_mtl"] = out["ccc_mean"] + out["f1"]
+    return out
 
 
 def va_metrics(va_true: np.ndarray, va_pred: np.ndarray) -> dict:
