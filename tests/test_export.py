@@ -56,7 +56,9 @@ def test_torchscript_matches_pytorch(tmp_path, name):
 
 
 @needs_onnx
-@pytest.mark.parametrize("name", ["mlp", "gcn", "stgcn", "skeleton_transformer", "resnet18"])
+@pytest.mark.parametrize(
+    "name", ["mlp", "gcn", "stgcn", "stgcnpp", "ctrgcn", "kinematic", "stream_ensemble", "skeleton_transformer", "resnet18"]
+)
 def test_onnx_matches_pytorch(tmp_path, name):
     import onnx
     import onnxruntime
