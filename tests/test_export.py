@@ -57,7 +57,8 @@ def test_torchscript_matches_pytorch(tmp_path, name):
 
 @needs_onnx
 @pytest.mark.parametrize(
-    "name", ["mlp", "gcn", "stgcn", "stgcnpp", "ctrgcn", "kinematic", "stream_ensemble", "skeleton_transformer", "resnet18"]
+    "name",
+    ["mlp", "gcn", "stgcn", "stgcnpp", "ctrgcn", "kinematic", "stream_ensemble", "skeleton_transformer", "resnet18"],
 )
 def test_onnx_matches_pytorch(tmp_path, name):
     import onnx
