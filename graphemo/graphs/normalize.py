@@ -14,7 +14,6 @@ collapses anyway.
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import numpy as np
@@ -32,9 +31,19 @@ SHOULDERS_PER_BBOX_DIAGONAL = 0.25
 
 
 def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(a, axis=axis)
+    """``np.nanmedian`` that gives NaN for an all-NaN slice without a warning (no thread-unsafe warning filters)."""
+    empty = ~np.isfinite(a).any(axis=axis, keepdims=True)
+    median = np.nanmedian(np.where(empty, 0, a), axis=axis, keepdims=True)
+    return np.squeeze(np.where(empty, np.nan, median), axis=axis)
+
+
+def _mean_finite(xy: np.ndarray) -> np.ndarray:
+    """``(..., V, 2)`` -> ``(..., 2)``: the mean over the finite entries of axis -2, NaN where there are none."""
+    finite = np.isfinite(xy)
+    count = finite.sum(axis=-2)
+    total = np.where(finite, xy, 0).sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):  # thread-local, unlike warnings filters
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(xy.dtype, copy=False)
 
 
 def _joint(xy: np.ndarray, idx: int | tuple[int, ...]) -> np.ndarray:
@@ -70,11 +79,10 @@ def body_frame(keypoints: np.ndarray, layout: Layout, center: Center = "neck", s
     neck = _joint(xy, layout.neck)
     hip = _joint(xy, layout.hips)
     first, second = (neck, hip) if center == "neck" else (hip, neck)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean_body = np.nanmean(body, axis=-2)
-        mean_all = np.nanmean(xy, axis=-2)
-        span = np.nanmax(body, axis=-2) - np.nanmin(body, axis=-2)
+    # NaN-aware reductions that do not warn on an empty frame: warnings.catch_warnings is not thread-safe, and
+    # frame subsampling normalises videos in threads.
+    mean_body, mean_all = _mean_finite(body), _mean_finite(xy)
+    span = np.fmax.reduce(body, axis=-2) - np.fmin.reduce(body, axis=-2)
     centre = np.where(np.isfinite(first), first, np.where(np.isfinite(second), second, mean_body))
     centre = np.where(np.isfinite(centre), centre, mean_all)
 
@@ -82,9 +90,7 @@ def body_frame(keypoints: np.ndarray, layout: Layout, center: Center = "neck", s
     torso = np.linalg.norm(neck - hip, axis=-1)
     bbox = np.hypot(span[..., 0], span[..., 1])
     if scale == "body":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            larger = np.fmax(shoulders, torso * SHOULDERS_PER_TORSO)  # NaN only where both are missing
+        larger = np.fmax(shoulders, torso * SHOULDERS_PER_TORSO)  # NaN only where both are missing
         chain = [larger, bbox * SHOULDERS_PER_BBOX_DIAGONAL]
     elif scale == "shoulders":
         chain = [shoulders, torso * SHOULDERS_PER_TORSO, bbox * SHOULDERS_PER_BBOX_DIAGONAL]

@@ -179,7 +179,7 @@ def run_experiment(
 
 
 def _log_parent_summary(results: Sequence[RunResult], parent: Tracker) -> None:
-    """Metrics and params on the parent run, so that collapsed rows sort and chart: the best child's validation
+    """Metrics and tags on the parent run, so that collapsed rows sort and chart: the best child's validation
     score and F1, and each model's best score."""
     finished = [r for r in results if r.status == "FINISHED" and math.isfinite(r.val.get("score", math.nan))]
     if not finished:
@@ -189,8 +189,9 @@ def _log_parent_summary(results: Sequence[RunResult], parent: Tracker) -> None:
     for model in {r.model for r in finished}:
         metrics[f"{model}/best_score"] = max(r.val["score"] for r in finished if r.model == model)
     parent.log_metrics(metrics, step=0)
-    parent.log_params({"runs": len(results), "finished": len(finished), "best_run": best.name,
-                       "models": ",".join(sorted({r.model for r in results}))})  # fmt: skip
+    # tags, not params: MLflow params cannot change, and a resumed invocation (--resume --only X) changes these
+    parent.set_tags({"graphemo.runs": len(results), "graphemo.finished": len(finished), "graphemo.best_run": best.name,
+                     "graphemo.models": ",".join(sorted({r.model for r in results}))})  # fmt: skip
 
 
 def _report_groups(results: Sequence[RunResult], parent: Tracker, out: Callable[[str], None]) -> None:
