@@ -185,7 +185,7 @@ def test_cross_validation_runs_every_fold_and_reports_mean_and_sd(tmp_path, synt
     # the parent sorts and charts: the best child's scores, each model's best, and what the invocation ran
     best = max(r.val["score"] for r in results)
     assert parent.data.metrics["best/score"] == pytest.approx(best) and "mlp/best_score" in parent.data.metrics
-    assert parent.data.params["runs"] == "2" and parent.data.params["models"] == "mlp"
+    assert parent.data.tags["graphemo.runs"] == "2" and parent.data.tags["graphemo.models"] == "mlp"
     assert parent.data.tags["mlflow.source.name"] == str(path)
     # a child records its source, group, dataset and every option that applies, defaults included
     child = client.get_run(children[0].info.run_id)
