@@ -71,7 +71,9 @@ def test_every_shell_command_exists_and_its_flags_parse(where, argv, monkeypatch
             pytest.fail(f"{where}: graphemo {shlex.join(args)} does not parse: {capsys.readouterr().err}")
         if args[0] == "run":
             monkeypatch.chdir(ROOT)
+            before = sorted(p.name for p in ROOT.iterdir())
             assert main([*args, "--dry-run"]) == 0, f"{where}: {capsys.readouterr()}"
+            assert sorted(p.name for p in ROOT.iterdir()) == before, f"{where}: a dry run wrote files"
     elif name.startswith("tools/"):
         try:
             tool_parser(name).parse_args(args)

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         args.experiment, args.overrides, dry_run=args.dry_run, resume=args.resume, only=args.only, grid=args.grid,
         verbose=args.verbose, configs=args.configs,
     )  # fmt: skip
-    if args.json:
+    if args.json and not args.dry_run:  # a plan has no results; an earlier run's file stays as it is
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(describe(results), f, indent=2, default=str)
     return exit_code(results)
